@@ -1,0 +1,58 @@
+# hfmech — set-up, tests, demo and benchmarks. Every target works on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+TORCH  := torch==2.13.0
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+PYTEST_ARGS ?=
+
+.PHONY: setup setup-dev demo test lint format bench browser zoo clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# torch first, pinned to the local CPU wheel, so no dependency range below can pull a CUDA build.
+$(VENV)/.setup-stamp: pyproject.toml | $(PY)
+	$(PIP) install $(TORCH)
+	$(PIP) install -e ".[models]"
+	touch $@
+
+$(VENV)/.dev-stamp: $(VENV)/.setup-stamp
+	$(PIP) install -e ".[models,dev]"
+	touch $@
+
+setup: $(VENV)/.setup-stamp
+
+setup-dev: $(VENV)/.dev-stamp
+
+zoo: setup
+	$(VENV)/bin/hfmech zoo build efficientnet-lite0-imagenet
+	$(VENV)/bin/hfmech zoo build efficientnet-lite2-imagenet
+
+demo: zoo
+	GRADIO_ANALYTICS_ENABLED=False $(VENV)/bin/hfmech serve --host $(HOST) --port $(PORT)
+
+# Headless Chromium for the browser tests (Debian package; never `playwright install`).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "chromium could not be installed: browser tests will skip"
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup-dev browser lint
+	GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -ra $(PYTEST_ARGS)
+
+bench: setup-dev
+	$(PY) benchmarks/deepdream.py --out benchmarks/results/deepdream.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -1,0 +1,16 @@
+"""Hub plumbing shared by every mechanism: registration with transformers, model cards and the zoo."""
+
+from . import zoo
+from .cards import CardTemplateError, render_card
+from .registry import REGISTERED_TASKS, register_model, register_task
+from .zoo import ZooError
+
+__all__ = [
+    "REGISTERED_TASKS",
+    "CardTemplateError",
+    "ZooError",
+    "register_model",
+    "register_task",
+    "render_card",
+    "zoo",
+]
