@@ -1,6 +1,7 @@
 """Hub plumbing shared by every mechanism: registration with transformers, model cards and the zoo."""
 
 from . import zoo
+from .loading import load_pipeline
 from .cards import CardTemplateError, render_card
 from .registry import REGISTERED_TASKS, register_model, register_task
 from .zoo import ZooError
@@ -9,6 +10,7 @@ __all__ = [
     "REGISTERED_TASKS",
     "CardTemplateError",
     "ZooError",
+    "load_pipeline",
     "register_model",
     "register_task",
     "render_card",

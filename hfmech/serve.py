@@ -1,0 +1,28 @@
+"""``hfmech serve``: one Gradio app with a tab per available mechanism (each tab is that mechanism's Space)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+#: Per-upload limit for every app hfmech launches (Spaces and ``hfmech serve``).
+MAX_UPLOAD = "20mb"
+
+
+def launch_kwargs() -> dict:
+    return {"max_file_size": MAX_UPLOAD}
+
+
+def mechanism_demos() -> list[tuple[str, gr.Blocks]]:
+    from .dream.space import build_demo as build_dream
+
+    return [("DeepDream", build_dream())]
+
+
+def build_app() -> gr.Blocks:
+    demos = mechanism_demos()
+    with gr.Blocks(title="hfmech") as app:
+        gr.Markdown("# hfmech — creative mechanisms of deep networks")
+        for title, demo in demos:
+            with gr.Tab(title):
+                demo.render()
+    return app
