@@ -693,6 +693,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: DeepDream defaults stored in the zoo configs (read by ``hfmech.dream.DreamSettings``). Presets chosen by looking
+#: at dreams of sky1024px.jpg (docs/figures/deepdream_layers.png): stage2 (stride 4) sharpens edges into
+#: brush-stroke textures, stage3/4 grow ornaments and eyes, stage5 (stride 16, 112 channels) reads in animal faces
+#: and object parts — the paper's shallow-vs-deep contrast. Octaves, steps, step and jitter are google/deepdream's.
+DEEP_DREAM_DEFAULTS = {
+    "layer": "stage5",
+    "presets": {"shallow": "stage2", "middle": "stage4", "deep": "stage5"},
+    "octaves": 4,
+    "octave_scale": 1.4,
+    "steps": 10,
+    "step_size": 1.5 / 255,
+    "jitter": 32,
+    "grad_norm": "mean-abs",
+    "tile_size": 512,
+}
+
+
 def build_zoo_repo(variant: str, out_dir: Path) -> dict:
     """Convert the upstream checkpoint of ``variant`` into a Hub-ready folder; returns the measured card values."""
     from importlib.metadata import PackageNotFoundError, version
@@ -701,6 +718,7 @@ def build_zoo_repo(variant: str, out_dir: Path) -> dict:
     pth = upstream_checkpoint_path(variant)
     model = load_upstream_checkpoint(pth, variant)
     model.config.architectures = [type(model).__name__]
+    model.config.deep_dream = dict(DEEP_DREAM_DEFAULTS)
     model.save_pretrained(out_dir, safe_serialization=True)
     image_processor_for(model.config).save_pretrained(out_dir)
     try:
@@ -727,6 +745,8 @@ def build_zoo_repo(variant: str, out_dir: Path) -> dict:
         "dropout_rate": config.dropout_rate,
         "upstream_reported_top1": UPSTREAM_REPORTED_TOP1[variant],
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
+        "dream_layer": DEEP_DREAM_DEFAULTS["layer"],
+        "dream_presets": ", ".join(f"{k} = {v}" for k, v in DEEP_DREAM_DEFAULTS["presets"].items()),
     }
 
 
