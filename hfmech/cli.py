@@ -11,6 +11,7 @@ User errors (bad images, unknown layers or zoo names, out-of-range parameters) p
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,20 +31,68 @@ def _zoo(args) -> int:
         print(zoo.build(args.name, force=args.force))
         return 0
     if args.zoo_command == "push":
-        print(zoo.push(args.name, args.repo, token=args.token, private=args.private))
+        from huggingface_hub.errors import HfHubHTTPError
+
+        from .errors import USER_ERRORS, HubError
+
+        try:
+            url = zoo.push(args.name, args.repo, token=args.token, private=args.private)
+        except USER_ERRORS:
+            raise
+        except (HfHubHTTPError, ValueError) as e:  # refused request (401/403/...), invalid repo id
+            hint = " (pass --token or run `hf auth login`)" if "401" in str(e) else ""
+            raise HubError(f"cannot push {args.name!r} to {args.repo!r}: {' '.join(str(e).split())}{hint}") from e
+        print(url)
         return 0
     raise AssertionError(args.zoo_command)
 
 
-def _dream(args) -> int:
-    from .dream import DeepDreamPipeline
+def _check_output(path: str) -> Path:
+    """Validate an output image path *before* any expensive work (``save_image_atomic`` checks only at the end)."""
+    from .errors import OutputPathError
+    from .vision.image_io import _SAVE_SUFFIXES
+
+    out = Path(os.path.expanduser(path))
+    if out.suffix.lower() not in _SAVE_SUFFIXES:
+        raise OutputPathError(
+            f"cannot write {str(out)!r}: unknown image suffix {out.suffix or '(none)'!r}; "
+            f"use one of {', '.join(sorted(_SAVE_SUFFIXES))}"
+        )
+    if not out.parent.is_dir():
+        raise OutputPathError(f"cannot write {str(out)!r}: the directory {str(out.parent)!r} does not exist")
+    if out.is_dir():
+        raise OutputPathError(f"cannot write {str(out)!r}: it is a directory; pass a file path")
+    if not os.access(out.parent, os.W_OK):
+        raise OutputPathError(f"cannot write {str(out)!r}: the directory {str(out.parent)!r} is not writable")
+    return out
+
+
+def _load_deep_dream(model: str):
+    from .errors import USER_ERRORS, ModelLoadError
     from .hub import load_pipeline
+
+    looks_local = os.path.isabs(model) or model.startswith((".", "~")) or model.count("/") > 1
+    if looks_local and not os.path.exists(os.path.expanduser(model)):
+        raise ModelLoadError(f"cannot load model {model!r}: no such folder")
+    try:
+        return load_pipeline("deep-dream", model)
+    except USER_ERRORS:
+        raise
+    except (OSError, ValueError) as e:
+        # transformers: unknown Hub id or no network (OSError), a folder that holds no model (ValueError)
+        raise ModelLoadError(f"cannot load model {model!r}: {' '.join(str(e).split())}") from e
+
+
+def _dream(args) -> int:
+    from .dream import DeepDreamPipeline, DreamSettings
+    from .errors import OutputPathError
     from .vision.image_io import save_image_atomic
 
-    out_path = Path(args.output)
-    pipe: DeepDreamPipeline = load_pipeline("deep-dream", args.model)
-    result = pipe(
-        args.input,
+    out_path = _check_output(args.output)
+    frames_dir = Path(os.path.expanduser(args.frames)) if args.frames else None
+    if frames_dir is not None and frames_dir.exists() and not frames_dir.is_dir():
+        raise OutputPathError(f"--frames {str(frames_dir)!r} exists and is not a directory")
+    settings = dict(
         layer=args.layer,
         octaves=args.octaves,
         octave_scale=args.octave_scale,
@@ -52,14 +101,13 @@ def _dream(args) -> int:
         jitter=args.jitter,
         grad_norm=args.grad_norm,
         tile_size=args.tile_size,
-        guide=args.guide,
-        seed=args.seed,
         max_pixels=args.max_pixels,
-        return_frames=bool(args.frames),
     )
+    DreamSettings().updated(**settings)  # range checks before the model and the image are loaded
+    pipe: DeepDreamPipeline = _load_deep_dream(args.model)
+    result = pipe(args.input, guide=args.guide, seed=args.seed, return_frames=bool(args.frames), **settings)
     save_image_atomic(result["image"], out_path)
-    if args.frames:
-        frames_dir = Path(args.frames)
+    if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
         for i, frame in enumerate(result["frames"]):
             save_image_atomic(frame, frames_dir / f"octave_{i}.png")
@@ -71,11 +119,12 @@ def _dream(args) -> int:
 
 
 def _visualize(args) -> int:
-    from .dream import objectives
-    from .hub import load_pipeline
+    from .dream import DreamParameterError, objectives
+    from .errors import USER_ERRORS
     from .vision.image_io import save_image_atomic
 
-    pipe = load_pipeline("deep-dream", args.model)
+    out_path = _check_output(args.output)
+    pipe = _load_deep_dream(args.model)
     layer = pipe.resolve_layer(args.layer)
     if args.channel is not None:
         objective = objectives.channel(layer, args.channel)
@@ -83,8 +132,14 @@ def _visualize(args) -> int:
         objective = objectives.class_logit(args.logit)
     else:
         objective = objectives.layer(layer)
-    result = pipe.visualize(objective, size=args.size, steps=args.steps, seed=args.seed)
-    save_image_atomic(result["images"][0], Path(args.output))
+    try:
+        result = pipe.visualize(objective, size=args.size, steps=args.steps, seed=args.seed)
+    except USER_ERRORS:
+        raise
+    except ValueError as e:
+        # --size/--steps out of range, --channel/--logit past the layer's channels/classes
+        raise DreamParameterError(str(e)) from e
+    save_image_atomic(result["images"][0], out_path)
     print(f"{args.output}  {objective}: {result['objective_history'][-1]:.4g}")
     return 0
 

@@ -6,6 +6,29 @@ from .hub.zoo import ZooError
 from .vision.features import UnknownLayerError
 from .vision.image_io import ImageInputError
 
-USER_ERRORS = (ImageInputError, UnknownLayerError, DreamParameterError, ZooError, CardTemplateError, FileNotFoundError)
 
-__all__ = ["USER_ERRORS"]
+class OutputPathError(ValueError):
+    """An output path that cannot be written: unknown image suffix, missing or read-only directory, a directory."""
+
+
+class ModelLoadError(OSError):
+    """``--model`` (a zoo name, local folder or Hub id) could not be loaded."""
+
+
+class HubError(OSError):
+    """A Hub request was refused (not logged in, no write access to the repo, invalid repo id)."""
+
+
+USER_ERRORS = (
+    ImageInputError,
+    UnknownLayerError,
+    DreamParameterError,
+    ZooError,
+    CardTemplateError,
+    OutputPathError,
+    ModelLoadError,
+    HubError,
+    FileNotFoundError,
+)
+
+__all__ = ["USER_ERRORS", "HubError", "ModelLoadError", "OutputPathError"]

@@ -164,6 +164,8 @@ class DeepDreamPipeline(Pipeline):
     ):
         preprocess = {}
         if max_pixels is not None:
+            # validated here: preprocess (image loading) runs before _forward merges and checks the settings
+            DreamSettings(max_pixels=max_pixels).validate()
             preprocess["max_pixels"] = max_pixels
         forward = {
             "settings": dict(
@@ -190,7 +192,7 @@ class DeepDreamPipeline(Pipeline):
 
     # ------------------------------------------------------------------------------------------------------------
     def preprocess(self, image, max_pixels: int | None = None):
-        image = load_image(image, max_pixels=max_pixels or self.settings.max_pixels)
+        image = load_image(image, max_pixels=self.settings.max_pixels if max_pixels is None else max_pixels)
         return {"pixels": image_to_tensor(image)}
 
     def _forward(self, model_inputs, settings, objective=None, guide=None, guide_layer=None, seed=None, progress=None):

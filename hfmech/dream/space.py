@@ -3,6 +3,8 @@
 ``spaces/deepdream/app.py`` is just ``demo = build_demo()``; ``hfmech serve`` renders the same Blocks in a tab.
 Inputs are downscaled to ``max_side`` (a documented fallback, not an error) so the default request stays well under
 30 s on a 2-core CPU; uploads over the app's size limit are refused by Gradio (``launch(max_file_size=...)``).
+Every user error reaches the page (and ``gradio_client``, as ``AppError``) as a ``gr.Error`` with hfmech's message:
+Gradio hides the text of any other exception unless ``show_error=True``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,36 @@ from ..vision.image_io import load_image, resize_max_side
 
 DEFAULT_MODEL = "efficientnet-lite0-imagenet"
 DEFAULT_MAX_SIDE = 384
+
+
+def readable_upload(component: gr.Image) -> gr.Image:
+    """Make an unreadable upload to ``component`` a ``gr.Error`` with hfmech's message (see ``load_image``).
+
+    Gradio decodes an upload with Pillow before the handler runs; a failure there becomes a
+    ``ComponentProcessingError`` whose text Gradio hides. The message names the uploaded file, not the server path.
+    The instance's ``preprocess`` is wrapped rather than subclassing ``gr.Image``: Gradio writes a ``.pyi`` stub
+    beside the module of every ``Component`` subclass.
+    """
+    decode = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return decode(payload)
+        except gr.Error:
+            raise
+        except Exception as err:
+            path = getattr(payload, "path", None)
+            name = getattr(payload, "orig_name", None) or "the uploaded file"
+            try:
+                load_image(path)
+            except USER_ERRORS as e:
+                raise gr.Error(str(e).replace(str(path), name)) from err
+            except Exception:
+                pass
+            raise gr.Error(f"Could not read {name} as an image ({type(err).__name__}).") from err
+
+    component.preprocess = preprocess
+    return component
 
 
 def dream_image(image, layer, octaves, steps, guide, seed, max_side=DEFAULT_MAX_SIDE, model=DEFAULT_MODEL):
@@ -57,18 +89,31 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
         )
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type="pil", label="Input image", elem_id="dream-input")
-                layer = gr.Dropdown(choices=layer_choices(model), value=default_layer, label="Layer (or preset)")
+                image = readable_upload(gr.Image(type="pil", label="Input image", elem_id="dream-input"))
+                # allow_custom_value: an unknown name reaches the pipeline, whose error lists the valid layers
+                layer = gr.Dropdown(
+                    choices=layer_choices(model),
+                    value=default_layer,
+                    label="Layer (or preset)",
+                    allow_custom_value=True,
+                )
                 octaves = gr.Slider(1, 6, value=3, step=1, label="Octaves")
                 steps = gr.Slider(1, 30, value=10, step=1, label="Steps per octave")
                 seed = gr.Number(value=0, precision=0, label="Seed")
                 max_side = gr.Slider(128, 768, value=DEFAULT_MAX_SIDE, step=32, label="Max side (px)")
-                guide = gr.Image(type="pil", label="Guide image (optional)", elem_id="dream-guide")
+                guide = readable_upload(
+                    gr.Image(type="pil", label="Guide image (optional)", elem_id="dream-guide")
+                )
                 run = gr.Button("Dream", variant="primary", elem_id="dream-run")
             with gr.Column():
                 output = gr.Image(type="pil", label="Dream", elem_id="dream-output")
+
+        # a named function, not a lambda: its parameter names are the API's (``Client.predict(layer=...)``)
+        def dream(image, layer, octaves, steps, guide, seed, max_side):
+            return dream_image(image, layer, octaves, steps, guide, seed, max_side, model=model)
+
         run.click(
-            lambda im, la, oc, st, gu, se, ms: dream_image(im, la, oc, st, gu, se, ms, model=model),
+            dream,
             inputs=[image, layer, octaves, steps, guide, seed, max_side],
             outputs=output,
             api_name="dream",

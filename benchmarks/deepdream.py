@@ -1,0 +1,639 @@
+"""DeepDream benchmark: hfmech's ``deep-dream`` pipeline against a notebook-style baseline, and tiled vs untiled RSS.
+
+Run from the repository root (``make bench`` does)::
+
+    python benchmarks/deepdream.py --out benchmarks/results/deepdream.json
+    python benchmarks/deepdream.py --quick --out /tmp/deepdream.json      # smoke run, smaller sizes
+
+Two measurements, each against a baseline measured in the same run (ratios, never asserted):
+
+1. **Speed.** A dream of the shallow preset layer (``pipe.resolve_layer("shallow")``) on a 512 px image, by the
+   hfmech pipeline (the feature extractor stops the forward pass at the target layer) and by a plain-torch loop
+   written like the google/deepdream notebook: same weights, same octaves, jitter, mean-abs step, clipping and seed,
+   but every step runs the *whole* network (all blocks, head, classifier — Caffe's ``net.forward()`` without
+   ``end=``), captures the layer with a forward hook, and back-propagates from the objective; no tiling. The maths
+   is the same, so both reach the same objective value; the script reports both values, their relative
+   difference, the best-of-N wall-clock time of each and ``baseline / hfmech``. The deep preset is timed the same
+   way for context, and a per-step microbenchmark (one forward + backward at the finest octave) gives the ratio
+   the whole dream tends to.
+2. **Peak RSS.** A 2048 x 2048 dream of the default layer, tiled (``tile_size=512``) and untiled, each in a fresh
+   subprocess: ``ru_maxrss`` at the end of the child, and the RSS just before the dream (model and imports loaded)
+   so the dream's own increase can be reported separately. Also a seam check of the tiled result.
+
+The JSON records the machine (cores, torch version and threads, load average: on a shared machine the timings are
+noisy; ratios of interleaved runs are more stable than the absolute times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_IMAGE = REPO.parent / "shared" / "data" / "images" / "sky1024px.jpg"
+MODEL = "efficientnet-lite0-imagenet"
+SPEED_TARGET = 3.0  # baseline_time / hfmech_time, shallow layer
+RSS_TARGET = 1 / 3  # tiled / untiled peak RSS
+CHILD_MARKER = "DEEPDREAM_BENCH_RESULT "
+
+FULL = {
+    "speed": {"size": 512, "octaves": 4, "octave_scale": 1.4, "steps": 10, "jitter": 32, "repeats": 3, "step_reps": 8},
+    "memory": {"size": 2048, "octaves": 1, "steps": 2, "tile_size": 512},
+}
+QUICK = {
+    "speed": {"size": 256, "octaves": 3, "octave_scale": 1.4, "steps": 3, "jitter": 16, "repeats": 2, "step_reps": 3},
+    "memory": {"size": 768, "octaves": 1, "steps": 1, "tile_size": 256},
+}
+#: tile_size large enough that no image here is tiled (the pipeline treats tile_size=None as "use the default")
+NO_TILING = 4096
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_source_image(path: Path):
+    """The test photo, or (with a message) a generated stand-in when the shared data is not there."""
+    from PIL import Image
+
+    if path.is_file():
+        with Image.open(path) as im:
+            return im.convert("RGB"), str(path)
+    log(f"note: test image {path} not found; using a generated 1024x576 image instead")
+    return generated_image(1024, 576), "generated (smooth noise, seed 0)"
+
+
+def generated_image(width: int, height: int):
+    """A deterministic sky-like picture: a vertical gradient plus smooth colour noise."""
+    import torch
+    import torch.nn.functional as F
+
+    from hfmech.vision.image_io import tensor_to_image
+
+    g = torch.Generator().manual_seed(0)
+    noise = F.interpolate(torch.rand(1, 3, 9, 16, generator=g), size=(height, width), mode="bicubic")
+    ramp = torch.linspace(0.9, 0.4, height).view(1, 1, height, 1).expand(1, 3, height, width)
+    tint = torch.tensor([0.55, 0.7, 1.0]).view(1, 3, 1, 1)
+    return tensor_to_image((0.6 * ramp * tint + 0.4 * noise).clamp(0, 1))
+
+
+def resize_long_side(image, side: int):
+    from PIL import Image
+
+    w, h = image.size
+    scale = side / max(w, h)
+    return image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+
+
+def square_image(image, side: int):
+    """Central square crop, resized (up or down) to ``side x side``."""
+    from PIL import Image
+
+    w, h = image.size
+    s = min(w, h)
+    left, top = (w - s) // 2, (h - s) // 2
+    return image.crop((left, top, left + s, top + s)).resize((side, side), Image.Resampling.BICUBIC)
+
+
+def pil_to_pixels(image):
+    """PIL RGB -> (1, 3, H, W) float32 in [0, 1] (v / 255, as the pipeline's preprocessing)."""
+    import numpy as np
+    import torch
+
+    arr = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).to(torch.float32) / 255.0
+
+
+def pixels_to_uint8(pixels):
+    """(1, 3, H, W) in [0, 1] -> (H, W, 3) uint8, rounded like ``tensor_to_image``."""
+    import torch
+
+    return (pixels[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def build_pipeline():
+    import hfmech
+
+    try:
+        path = hfmech.zoo.build(MODEL)
+    except Exception as err:  # missing upstream weights package, no disk, ...
+        log(f"cannot build zoo model {MODEL!r}: {err}\nbenchmark skipped.")
+        sys.exit(0)
+    from transformers import pipeline
+
+    return pipeline("deep-dream", model=str(path)), path
+
+
+def machine_info(threads: int) -> dict:
+    import torch
+
+    try:
+        import psutil
+
+        total_ram = psutil.virtual_memory().total
+    except ImportError:  # pragma: no cover
+        total_ram = None
+    try:
+        from importlib.metadata import version
+
+        hfmech_version = version("hfmech")
+    except Exception:
+        hfmech_version = None
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_version": torch.__version__,
+        "torch_threads": threads,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "total_ram_bytes": total_ram,
+        "hfmech_version": hfmech_version,
+        "loadavg_start": list(os.getloadavg()),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the baseline: google/deepdream's notebook loop in plain torch, full forward every step
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class FullForwardL2:
+    """``½·mean(a²)`` of one module's output, computed by running the *whole* classifier (no early stop).
+
+    Like Caffe's ``net.forward()`` without ``end=``: stem, every block, head, pooling and classifier run; the target
+    activation is read from a forward hook (the blob), the rest is computed and thrown away.
+    """
+
+    def __init__(self, model, module, mean, std):
+        import torch
+
+        self.model = model
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.activation = None
+        self.handle = module.register_forward_hook(self._capture)
+
+    def _capture(self, _module, _inputs, output):
+        self.activation = output
+
+    def __call__(self, pixels):
+        self.model(pixel_values=(pixels - self.mean) / self.std)  # logits computed, unused
+        activation, self.activation = self.activation, None
+        return 0.5 * activation.pow(2).mean()
+
+    def close(self):
+        self.handle.remove()
+
+
+def baseline_dream(objective, base, *, octaves, octave_scale, steps, step_size, jitter, seed, clip=True):
+    """google/deepdream ``deepdream()`` + ``make_step()``; pixels in [0, 1]. Returns (image, start, end, history)."""
+    import torch
+    import torch.nn.functional as F
+
+    generator = torch.Generator().manual_seed(seed)
+    octave_bases = [base]
+    for _ in range(octaves - 1):
+        h, w = octave_bases[-1].shape[-2:]
+        size = (round(h / octave_scale), round(w / octave_scale))
+        octave_bases.append(F.interpolate(octave_bases[-1], size=size, mode="bilinear", align_corners=False))
+    detail = torch.zeros_like(octave_bases[-1])
+    history = []
+    img = base
+    for octave_base in reversed(octave_bases):
+        if detail.shape[-2:] != octave_base.shape[-2:]:
+            detail = F.interpolate(detail, size=octave_base.shape[-2:], mode="bilinear", align_corners=False)
+        img = octave_base + detail
+        for _ in range(steps):
+            # make_step: jitter, forward, objective, backward, normalised step, unjitter, clip
+            oy, ox = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=generator))
+            src = torch.roll(img, shifts=(oy, ox), dims=(2, 3)).requires_grad_(True)
+            value = objective(src)
+            value.backward()
+            g = src.grad
+            src = src.detach() + step_size * g / (g.abs().mean() + 1e-8)
+            img = torch.roll(src, shifts=(-oy, -ox), dims=(2, 3))
+            if clip:
+                img = img.clamp(0.0, 1.0)
+            history.append(float(value.detach()))
+        detail = img - octave_base
+    with torch.no_grad():
+        start, end = float(objective(base)), float(objective(img))
+    return img, start, end, history
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# 1. speed
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _summary(walls: list[float], cpus: list[float]) -> dict:
+    return {
+        "best_s": min(walls),
+        "median_s": statistics.median(walls),
+        "all_s": walls,
+        "cpu_best_s": min(cpus),
+        "cpu_all_s": cpus,
+    }
+
+
+def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
+    import torch
+    from transformers import AutoModelForImageClassification
+
+    from hfmech.dream import objectives as obj
+
+    image = resize_long_side(image, cfg["size"])
+    base = pil_to_pixels(image)
+    settings = pipe.settings
+    step_size = settings.step_size or 1.5 / 255
+    # the baseline: its own copy of the same weights, frozen (no weight gradients: the fair, fast way in torch)
+    model = AutoModelForImageClassification.from_pretrained(str(path)).eval()
+    model.requires_grad_(False)
+    mean, std = tuple(model.config.image_mean), tuple(model.config.image_std)
+    layer_modules = dict(model.feature_layers())
+
+    common = dict(
+        octaves=cfg["octaves"], octave_scale=cfg["octave_scale"], steps=cfg["steps"], jitter=cfg["jitter"], seed=seed
+    )
+    result = {
+        "settings": {
+            **common,
+            "image_size": list(image.size),
+            "step_size": step_size,
+            "grad_norm": "mean-abs",
+            "clip": True,
+            "tile_size": f"{NO_TILING} (untiled: the image fits one tile)",
+            "repeats": cfg["repeats"],
+            "timed": "whole pipeline call (preprocess, dream, start/end objective, PIL output) vs the baseline loop "
+            "(tensor in, dream, start/end objective, uint8 out); best of `repeats`, interleaved",
+        },
+        "layers": {},
+    }
+    for preset in ("shallow", "deep"):
+        layer = pipe.resolve_layer(preset)
+        objective = FullForwardL2(model, layer_modules[layer], mean, std)
+
+        def run_hfmech(steps=cfg["steps"], layer=layer):
+            out = pipe(image, layer=layer, **{**common, "steps": steps}, tile_size=NO_TILING, progress=False)
+            return out
+
+        def run_baseline(steps=cfg["steps"], objective=objective):
+            img, start, end, history = baseline_dream(
+                objective, pil_to_pixels(image), **{**common, "steps": steps}, step_size=step_size
+            )
+            return {"image": pixels_to_uint8(img), "start": start, "end": end, "history": history}
+
+        log(f"speed [{preset} = {layer}]: warm-up")
+        run_hfmech(steps=1)
+        run_baseline(steps=1)
+        times = {"hfmech": ([], []), "baseline": ([], [])}
+        outputs = {}
+        for r in range(cfg["repeats"]):
+            order = ("baseline", "hfmech") if r % 2 == 0 else ("hfmech", "baseline")
+            for name in order:
+                out, wall, cpu = _timed(run_hfmech if name == "hfmech" else run_baseline)
+                times[name][0].append(wall)
+                times[name][1].append(cpu)
+                outputs[name] = out
+                log(f"speed [{preset} = {layer}] repeat {r + 1}/{cfg['repeats']}: {name:8s} {wall:7.2f} s wall")
+        objective.close()
+
+        hf, bl = outputs["hfmech"], outputs["baseline"]
+        import numpy as np
+
+        hf_end, bl_end = float(hf["objective_end"]), bl["end"]
+        hist_hf, hist_bl = np.asarray(hf["objective_history"]), np.asarray(bl["history"])
+        image_diff = np.abs(np.asarray(hf["image"], dtype=np.int16) - bl["image"].astype(np.int16))
+        entry = {
+            "layer": layer,
+            "hfmech": _summary(*times["hfmech"]),
+            "baseline": _summary(*times["baseline"]),
+            "speedup_best": min(times["baseline"][0]) / min(times["hfmech"][0]),
+            "speedup_median": statistics.median(times["baseline"][0]) / statistics.median(times["hfmech"][0]),
+            "speedup_cpu_best": min(times["baseline"][1]) / min(times["hfmech"][1]),
+            "objective": {
+                "hfmech_start": float(hf["objective_start"]),
+                "baseline_start": bl["start"],
+                "hfmech_end": hf_end,
+                "baseline_end": bl_end,
+                "end_relative_difference": abs(hf_end - bl_end) / max(abs(bl_end), 1e-12),
+                "history_max_relative_difference": float(
+                    np.max(np.abs(hist_hf - hist_bl) / np.maximum(np.abs(hist_bl), 1e-12))
+                ),
+                "output_max_abs_diff_uint8": int(image_diff.max()),
+                "output_fraction_pixels_differing": float((image_diff > 0).mean()),
+            },
+        }
+        full = FullForwardL2(model, layer_modules[layer], mean, std)
+        entry["per_step"] = step_microbenchmark(pipe, obj.layer(layer), full, base, cfg)
+        result["layers"][preset] = entry
+    return result
+
+
+def step_microbenchmark(pipe, layer_objective, full_objective, pixels, cfg: dict) -> dict:
+    """One forward + backward at the finest octave: hfmech's truncated extractor vs the full network, interleaved."""
+    import torch
+
+    extractor = pipe.feature_extractor_for(layer_objective.layers)
+
+    def hfmech_step():
+        x = pixels.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(layer_objective(extractor(x)).sum(), x)
+        return g
+
+    def baseline_step():
+        x = pixels.clone().requires_grad_(True)
+        full_objective(x).backward()
+        return x.grad
+
+    hfmech_step(), baseline_step()  # warm-up
+    walls = {"hfmech": [], "baseline": []}
+    for r in range(cfg["step_reps"]):
+        for name, fn in (("hfmech", hfmech_step), ("baseline", baseline_step))[:: 1 if r % 2 == 0 else -1]:
+            _, wall, _ = _timed(fn)
+            walls[name].append(wall)
+    full_objective.close()
+    return {
+        "input_size": list(pixels.shape[-2:][::-1]),
+        "hfmech_best_ms": 1000 * min(walls["hfmech"]),
+        "baseline_best_ms": 1000 * min(walls["baseline"]),
+        "hfmech_median_ms": 1000 * statistics.median(walls["hfmech"]),
+        "baseline_median_ms": 1000 * statistics.median(walls["baseline"]),
+        "speedup_best": min(walls["baseline"]) / min(walls["hfmech"]),
+        "reps": cfg["step_reps"],
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# 2. peak RSS, one fresh child process per configuration
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+def _maxrss_bytes() -> int:
+    # Linux reports ru_maxrss in KiB, macOS in bytes
+    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return value if sys.platform == "darwin" else value * 1024
+
+
+def seam_statistics(before, after, tile: int) -> dict:
+    """Do tile borders show in the dream? Mean |gradient| of the dream's *change* (after - before), folded modulo
+    the tile size: tile borders move by a random offset every step, so a seam would be a peak at a few residues.
+
+    Reports the peak of the folded column (x) and row (y) profiles over their median (about 1 without seams); the
+    untiled run gives the same statistic as a control.
+    """
+    import numpy as np
+
+    delta = after.astype(np.float32) - before.astype(np.float32)
+    dx = np.abs(np.diff(delta, axis=1)).mean(axis=(0, 2))  # per column boundary
+    dy = np.abs(np.diff(delta, axis=0)).mean(axis=(1, 2))  # per row boundary
+
+    def folded_peak(profile):
+        n = len(profile) // tile * tile
+        if n == 0:
+            return None
+        folded = profile[:n].reshape(-1, tile).mean(axis=0)
+        return float(folded.max() / max(np.median(folded), 1e-12))
+
+    return {
+        "fold": tile,
+        "x_peak_over_median": folded_peak(dx),
+        "y_peak_over_median": folded_peak(dy),
+        "mean_abs_change_uint8": float(np.abs(delta).mean()),
+    }
+
+
+def rss_child(spec: dict) -> None:
+    """Body of a child process: load, measure RSS, dream, measure ru_maxrss; print one JSON line."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(spec["threads"])
+    pipe, _ = build_pipeline()
+    image, _ = load_source_image(Path(spec["image"]))
+    image = square_image(image, spec["size"])
+    before = np.asarray(image, dtype=np.uint8)
+    gc.collect()
+    rss_before, maxrss_before = _rss_bytes(), _maxrss_bytes()
+    t0 = time.perf_counter()
+    out = pipe(
+        image,
+        layer=spec["layer"],
+        octaves=spec["octaves"],
+        steps=spec["steps"],
+        tile_size=spec["tile_size"],
+        seed=spec["seed"],
+        progress=False,
+    )
+    elapsed = time.perf_counter() - t0
+    peak = _maxrss_bytes()
+    rss_after = _rss_bytes()
+    seams = seam_statistics(before, np.asarray(out["image"], dtype=np.uint8), spec["seam_fold"])
+    result = {
+        "rss_before_bytes": rss_before,
+        "maxrss_before_bytes": maxrss_before,
+        "peak_rss_bytes": peak,
+        "rss_after_bytes": rss_after,
+        "increase_bytes": peak - rss_before,
+        "dream_seconds": elapsed,
+        "layer": pipe.resolve_layer(spec["layer"]),
+        "objective_end": float(out["objective_end"]),
+        "seams": seams,
+    }
+    print(CHILD_MARKER + json.dumps(result), flush=True)
+
+
+def memory_benchmark(image_path: Path, cfg: dict, threads: int, seed: int) -> dict:
+    runs = {}
+    for name, tile in (("tiled", cfg["tile_size"]), ("untiled", NO_TILING)):
+        spec = {
+            "image": str(image_path),
+            "size": cfg["size"],
+            "octaves": cfg["octaves"],
+            "steps": cfg["steps"],
+            "tile_size": tile,
+            "layer": None,
+            "seed": seed,
+            "threads": threads,
+            "seam_fold": cfg["tile_size"],
+        }
+        log(f"memory [{name}, tile_size={tile}]: {cfg['size']}x{cfg['size']} in a fresh process")
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--_rss-child", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            cwd=str(REPO),
+        )
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(CHILD_MARKER)]
+        if proc.returncode != 0 or not lines:
+            log(proc.stderr[-4000:])
+            raise RuntimeError(f"RSS child ({name}) failed with exit code {proc.returncode}")
+        runs[name] = {"tile_size": tile if tile != NO_TILING else None, **json.loads(lines[-1][len(CHILD_MARKER) :])}
+        log(
+            f"memory [{name}]: peak {runs[name]['peak_rss_bytes'] / 2**20:.0f} MiB, "
+            f"before {runs[name]['rss_before_bytes'] / 2**20:.0f} MiB, {runs[name]['dream_seconds']:.1f} s"
+        )
+    tiled, untiled = runs["tiled"], runs["untiled"]
+    return {
+        "settings": {
+            "image_size": [cfg["size"], cfg["size"]],
+            "layer": tiled["layer"],
+            "octaves": cfg["octaves"],
+            "steps": cfg["steps"],
+            "tile_size": cfg["tile_size"],
+            "untiled": f"tile_size={NO_TILING} (larger than the image)",
+            "measure": "ru_maxrss at the end of a fresh child process; 'before' = RSS just before the pipeline call",
+        },
+        "tiled": tiled,
+        "untiled": untiled,
+        "ratio_total_peak": tiled["peak_rss_bytes"] / untiled["peak_rss_bytes"],
+        "ratio_increase": tiled["increase_bytes"] / max(untiled["increase_bytes"], 1),
+        "objective_end_relative_difference": abs(tiled["objective_end"] - untiled["objective_end"])
+        / max(abs(untiled["objective_end"]), 1e-12),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def print_report(report: dict) -> None:
+    speed, memory = report.get("speed"), report.get("memory")
+    if speed:
+        s = speed["settings"]
+        print(
+            f"\nDeepDream speed — {s['image_size'][0]}x{s['image_size'][1]} px, octaves {s['octaves']}, steps "
+            f"{s['steps']}, jitter {s['jitter']}, best of {s['repeats']}, {report['machine']['torch_threads']} threads"
+        )
+        print(f"{'layer':16s} {'hfmech s':>9s} {'baseline s':>11s} {'ratio':>6s} {'cpu ratio':>9s} "
+              f"{'step ratio':>10s} {'objective hfmech / baseline (rel diff)':>40s}")
+        for preset, e in speed["layers"].items():
+            o = e["objective"]
+            print(
+                f"{preset + ' (' + e['layer'] + ')':16s} {e['hfmech']['best_s']:9.2f} {e['baseline']['best_s']:11.2f} "
+                f"{e['speedup_best']:5.2f}x {e['speedup_cpu_best']:8.2f}x {e['per_step']['speedup_best']:9.2f}x "
+                f"   {o['hfmech_end']:.6g} / {o['baseline_end']:.6g} ({o['end_relative_difference']:.1e})"
+            )
+    if memory:
+        s = memory["settings"]
+        print(
+            f"\nDeepDream peak RSS — {s['image_size'][0]}x{s['image_size'][1]} px, layer {s['layer']}, "
+            f"octaves {s['octaves']}, steps {s['steps']}"
+        )
+        print(f"{'config':10s} {'before MiB':>10s} {'peak MiB':>9s} {'increase MiB':>12s} {'time s':>7s} "
+              f"{'seam x/y peak':>14s}")
+        for name in ("tiled", "untiled"):
+            r = memory[name]
+            seams = r["seams"]
+            print(
+                f"{name:10s} {r['rss_before_bytes'] / 2**20:10.0f} {r['peak_rss_bytes'] / 2**20:9.0f} "
+                f"{r['increase_bytes'] / 2**20:12.0f} {r['dream_seconds']:7.1f} "
+                f"{seams['x_peak_over_median']:7.2f}/{seams['y_peak_over_median']:.2f}"
+            )
+    print()
+    if speed:
+        sh = speed["layers"]["shallow"]
+        print(
+            f"HEADLINE speed (shallow {sh['layer']}): baseline/hfmech = {sh['speedup_best']:.2f}x "
+            f"(target >= {SPEED_TARGET:g}x), objectives agree to {sh['objective']['end_relative_difference']:.1e}"
+        )
+    if memory:
+        print(
+            f"HEADLINE peak RSS tiled/untiled = {memory['ratio_total_peak']:.3f} (total peak), "
+            f"{memory['ratio_increase']:.3f} (increase over pre-dream RSS)  (target <= 1/3)"
+        )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "deepdream.json")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (smoke run)")
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, help="timed repeats per speed configuration (best is reported)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--_rss-child", dest="rss_child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.rss_child:
+        rss_child(json.loads(args.rss_child))
+        return 0
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    cfg = {k: dict(v) for k, v in (QUICK if args.quick else FULL).items()}
+    if args.repeats:
+        cfg["speed"]["repeats"] = max(1, args.repeats)
+    started = time.perf_counter()
+    report = {
+        "benchmark": "deepdream",
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "model": MODEL,
+        "machine": machine_info(args.threads),
+        "targets": {"speedup_shallow": SPEED_TARGET, "rss_ratio": RSS_TARGET},
+    }
+    image, source = load_source_image(args.image)
+    report["image"] = {"source": source, "size": list(image.size)}
+    pipe, path = build_pipeline()
+    if not args.skip_speed:
+        report["speed"] = speed_benchmark(pipe, path, image, cfg["speed"], args.seed)
+    del pipe
+    gc.collect()
+    if not args.skip_memory:
+        report["memory"] = memory_benchmark(args.image, cfg["memory"], args.threads, args.seed)
+    report["machine"]["loadavg_end"] = list(os.getloadavg())
+    report["total_seconds"] = time.perf_counter() - started
+    headline = {}
+    if "speed" in report:
+        sh = report["speed"]["layers"]["shallow"]
+        headline["speedup_shallow"] = sh["speedup_best"]
+        headline["objective_relative_difference_shallow"] = sh["objective"]["end_relative_difference"]
+        headline["speedup_deep"] = report["speed"]["layers"]["deep"]["speedup_best"]
+    if "memory" in report:
+        headline["rss_ratio_total_peak"] = report["memory"]["ratio_total_peak"]
+        headline["rss_ratio_increase"] = report["memory"]["ratio_increase"]
+    report["headline"] = headline
+
+    print_report(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out} ({report['total_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

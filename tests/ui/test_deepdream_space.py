@@ -1,0 +1,331 @@
+"""The DeepDream Space end to end: the real ``spaces/deepdream/app.py`` served by Gradio, driven through
+``gradio_client`` (results and user errors), headless Chromium (upload, run, screenshot) and ``hfmech serve``'s tabbed app.
+
+Runs on the zoo model ``efficientnet-lite0-imagenet`` (built into ``$HFMECH_CACHE`` on first use). No timing assertions:
+the default request's duration is printed (``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from hfmech.dream.space import DEFAULT_MAX_SIDE, dream_image  # noqa: E402
+from hfmech.serve import build_app, launch_kwargs  # noqa: E402
+from hfmech.vision.image_io import ImageInputError, load_image  # noqa: E402
+
+pytestmark = pytest.mark.ui
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PATH = REPO_ROOT / "spaces" / "deepdream" / "app.py"
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "deepdream_space.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SMALL_SETTINGS = {"octaves": 2, "steps": 3}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _launch(blocks) -> str:
+    port = _free_port()
+    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
+    return f"http://127.0.0.1:{port}/"
+
+
+def _load_space_module():
+    """Import ``spaces/deepdream/app.py`` from its path, so the Space file itself is what is tested."""
+    spec = importlib.util.spec_from_file_location("hfmech_space_deepdream_app", APP_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def space():
+    """(module of spaces/deepdream/app.py, its URL), served for the whole module."""
+    module = _load_space_module()
+    assert isinstance(module.demo, gr.Blocks)
+    url = _launch(module.demo)
+    try:
+        yield module, url
+    finally:
+        module.demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(space):
+    return Client(space[1], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def small_image(tmp_path_factory) -> Path:
+    """A 160x120 RGB picture with structure (gradients, a disc, noise) for the dream to work on."""
+    h, w = 120, 160
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    rng = np.random.default_rng(0)
+    pixels = np.stack([x / w, y / h, 0.5 + 0.5 * np.sin(x / 7.0) * np.cos(y / 9.0)], axis=-1)
+    disc = (x - 100) ** 2 + (y - 50) ** 2 < 30**2
+    pixels[disc] = [0.9, 0.3, 0.2]
+    pixels = np.clip(pixels + rng.normal(0, 0.03, pixels.shape), 0, 1)
+    path = tmp_path_factory.mktemp("images") / "small.png"
+    Image.fromarray((pixels * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _assert_dream_of(result, source: Path, max_side: int) -> Image.Image:
+    """``result`` (a file path from the client) is an image of ``source``'s aspect ratio at ``max_side``, changed."""
+    assert isinstance(result, str) and Path(result).is_file(), result
+    with Image.open(result) as im:
+        out = im.convert("RGB")
+    with Image.open(source) as im:
+        src = im.convert("RGB")
+    assert max(out.size) == max_side
+    assert out.width / out.height == pytest.approx(src.width / src.height, abs=0.02)
+    reference = np.asarray(src.resize(out.size, Image.Resampling.LANCZOS), dtype=np.float32)
+    diff = np.abs(np.asarray(out, dtype=np.float32) - reference).mean()
+    assert diff > 2.0, f"the dream is (nearly) the input: mean |diff| = {diff:.2f} levels"
+    return out
+
+
+def _endpoints(client: Client) -> dict:
+    return client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+
+
+def _dream_parameters(client: Client, api_name: str = "/dream") -> list[dict]:
+    return _endpoints(client)[api_name]["parameters"]
+
+
+# ---------------------------------------------------------------- gradio_client
+
+
+def test_space_exposes_dream_endpoint(client):
+    params = {p["parameter_name"]: p for p in _dream_parameters(client)}
+    assert list(params) == ["image", "layer", "octaves", "steps", "guide", "seed", "max_side"]
+    assert not params["image"]["parameter_has_default"]
+    # the API's defaults are the form's: the config's default layer, 3 octaves of 10 steps, 384 px
+    defaults = {k: p["parameter_default"] for k, p in params.items() if p["parameter_has_default"]}
+    assert defaults["octaves"] == 3 and defaults["steps"] == 10 and defaults["max_side"] == DEFAULT_MAX_SIDE
+    assert defaults["layer"]
+
+
+def test_dream_small_image(client, small_image):
+    result = client.predict(
+        handle_file(str(small_image)),
+        "shallow",
+        SMALL_SETTINGS["octaves"],
+        SMALL_SETTINGS["steps"],
+        None,
+        0,
+        128,
+        api_name="/dream",
+    )
+    _assert_dream_of(result, small_image, max_side=128)
+
+
+def test_dream_default_settings_on_sky(client, shared_dir):
+    sky = shared_dir / "data" / "images" / "sky1024px.jpg"
+    if not sky.is_file():
+        pytest.skip(f"{sky} not found")
+    # every input but the picture at the Space's default (the guide's default is "none")
+    defaults = {p["parameter_name"]: p.get("parameter_default") for p in _dream_parameters(client)[1:]}
+
+    start = time.perf_counter()
+    result = client.predict(handle_file(str(sky)), *defaults.values(), api_name="/dream")
+    elapsed = time.perf_counter() - start
+    print(f"\n[deepdream space] default request on sky1024px.jpg {defaults}: {elapsed:.1f} s")
+    _assert_dream_of(result, sky, max_side=defaults["max_side"])
+
+
+@pytest.fixture
+def corrupt_png(tmp_path) -> tuple[Path, str]:
+    """(a .png file that is text, hfmech's message about it as the Space must show it: named by file name)."""
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"this is not a PNG, just some text pretending to be one\n" * 20)
+    with pytest.raises(ImageInputError) as ours:
+        load_image(corrupt)
+    return corrupt, str(ours.value).replace(str(corrupt), "corrupt.png")
+
+
+def _assert_clear_error(err: pytest.ExceptionInfo, expected: str) -> None:
+    message = str(err.value)
+    assert expected in message
+    for leak in (
+        "Traceback",
+        "show_error",
+        "/tmp/gradio",
+        "UnidentifiedImageError",
+        "ComponentProcessingError",
+    ):
+        assert leak not in message
+
+
+@pytest.mark.parametrize("slot", ["image", "guide"])
+def test_corrupt_upload_is_a_clear_error(client, corrupt_png, small_image, slot):
+    corrupt, expected = corrupt_png
+    image, guide = (corrupt, None) if slot == "image" else (small_image, corrupt)
+    with pytest.raises(AppError) as err:
+        client.predict(
+            handle_file(str(image)),
+            None,
+            1,
+            1,
+            handle_file(str(guide)) if guide else None,
+            0,
+            128,
+            api_name="/dream",
+        )
+    _assert_clear_error(err, expected)
+    # the fix wraps gr.Image.preprocess on the instance: a gr.Image subclass would make Gradio write this stub
+    assert not (REPO_ROOT / "hfmech" / "dream" / "space.pyi").exists()
+
+
+def test_unknown_layer_is_a_clear_error(client, small_image):
+    with pytest.raises(gr.Error) as ours:  # the handler itself, in-process: our message
+        dream_image(str(small_image), "no-such-layer", 1, 1, None, 0, 128)
+    assert "no-such-layer" in ours.value.message
+
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(small_image)), "no-such-layer", 1, 1, None, 0, 128, api_name="/dream")
+    message = str(err.value)
+    assert ours.value.message in message
+    assert "valid layers" in message
+    assert "Traceback" not in message and "show_error" not in message
+
+
+# ---------------------------------------------------------------- headless Chromium
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright python package is not installed"
+    )
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, space):
+    """A fresh page on the Space, loaded (the Dream button is on screen)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(space[1], wait_until="domcontentloaded")
+        page.locator("#dream-run").wait_for(state="visible", timeout=60_000)
+        yield page
+    finally:
+        page.close()
+
+
+def _upload(page, picture: Path) -> None:
+    page.locator("#dream-input input[type=file]").set_input_files(str(picture))
+    preview = page.locator("#dream-input img[src]").first
+    preview.wait_for(state="visible", timeout=30_000)
+
+
+def test_browser_upload_run_and_screenshot(page, shared_dir, small_image):
+    sky = shared_dir / "data" / "images" / "sky1024px.jpg"
+    _upload(page, sky if sky.is_file() else small_image)
+
+    steps = page.get_by_label("Steps per octave").and_(page.locator("input[type=number]"))
+    if steps.count() == 1:  # fewer steps keep the run short; the dream stays plainly visible
+        steps.fill("6")
+        steps.press("Enter")
+
+    page.locator("#dream-run").click()
+    output = page.locator("#dream-output img[src]").first
+    output.wait_for(state="visible", timeout=180_000)
+    page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=output.element_handle(), timeout=30_000
+    )
+    assert output.is_visible()
+    assert output.evaluate("el => el.naturalWidth") > 0
+    assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    with Image.open(SCREENSHOT) as shot:
+        assert shot.width >= 1000 and shot.height >= 600
+
+
+def test_browser_shows_our_error_message(page, small_image):
+    """A user error is a toast with hfmech's message (here: a layer name typed into the dropdown)."""
+    _upload(page, small_image)
+    layer = page.get_by_label("Layer (or preset)")
+    layer.fill("no-such-layer")
+    layer.press("Enter")
+    page.locator("#dream-run").click()
+    toast = page.locator(".toast-body.error").first
+    toast.wait_for(state="visible", timeout=60_000)
+    text = toast.inner_text()
+    assert "unknown layer 'no-such-layer'" in text
+    assert "valid layers" in text
+    assert page.locator("#dream-output img[src]").count() == 0
+
+
+# ---------------------------------------------------------------- hfmech serve
+
+
+def test_serve_app_has_deepdream_tab_with_same_api(small_image, corrupt_png):
+    app = build_app()
+    assert isinstance(app, gr.Blocks)
+    tabs = [b for b in app.blocks.values() if isinstance(b, gr.Tab)]
+    assert "DeepDream" in [t.label for t in tabs]
+    assert any(getattr(b, "elem_id", None) == "dream-run" for b in app.blocks.values())
+
+    url = _launch(app)
+    try:
+        client = Client(url, verbose=False)
+        names = [n for n in _endpoints(client) if "dream" in n]
+        assert len(names) == 1, names
+        api_name = names[0]  # "/dream": the Space's api_name survives render() into a tab
+        print(f"\n[hfmech serve] DeepDream endpoint: {api_name}")
+        params = [p["parameter_name"] for p in _dream_parameters(client, api_name)]
+        assert params == ["image", "layer", "octaves", "steps", "guide", "seed", "max_side"]
+        result = client.predict(
+            handle_file(str(small_image)),
+            "shallow",
+            SMALL_SETTINGS["octaves"],
+            SMALL_SETTINGS["steps"],
+            None,
+            0,
+            128,
+            api_name=api_name,
+        )
+        _assert_dream_of(result, small_image, max_side=128)
+
+        corrupt, expected = corrupt_png
+        with pytest.raises(AppError) as err:
+            client.predict(handle_file(str(corrupt)), None, 1, 1, None, 0, 128, api_name=api_name)
+        _assert_clear_error(err, expected)
+    finally:
+        app.close()
