@@ -47,11 +47,27 @@ RSS_TARGET = 1 / 3  # tiled / untiled peak RSS
 CHILD_MARKER = "DEEPDREAM_BENCH_RESULT "
 
 FULL = {
-    "speed": {"size": 512, "octaves": 4, "octave_scale": 1.4, "steps": 10, "jitter": 32, "repeats": 3, "step_reps": 8},
+    "speed": {
+        "size": 512,
+        "octaves": 4,
+        "octave_scale": 1.4,
+        "steps": 10,
+        "jitter": 32,
+        "repeats": 3,
+        "step_reps": 8,
+    },
     "memory": {"size": 2048, "octaves": 1, "steps": 2, "tile_size": 512},
 }
 QUICK = {
-    "speed": {"size": 256, "octaves": 3, "octave_scale": 1.4, "steps": 3, "jitter": 16, "repeats": 2, "step_reps": 3},
+    "speed": {
+        "size": 256,
+        "octaves": 3,
+        "octave_scale": 1.4,
+        "steps": 3,
+        "jitter": 16,
+        "repeats": 2,
+        "step_reps": 3,
+    },
     "memory": {"size": 768, "octaves": 1, "steps": 1, "tile_size": 256},
 }
 #: tile_size large enough that no image here is tiled (the pipeline treats tile_size=None as "use the default")
@@ -258,7 +274,6 @@ def _summary(walls: list[float], cpus: list[float]) -> dict:
 
 
 def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
-    import torch
     from transformers import AutoModelForImageClassification
 
     from hfmech.dream import objectives as obj
@@ -274,7 +289,11 @@ def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
     layer_modules = dict(model.feature_layers())
 
     common = dict(
-        octaves=cfg["octaves"], octave_scale=cfg["octave_scale"], steps=cfg["steps"], jitter=cfg["jitter"], seed=seed
+        octaves=cfg["octaves"],
+        octave_scale=cfg["octave_scale"],
+        steps=cfg["steps"],
+        jitter=cfg["jitter"],
+        seed=seed,
     )
     result = {
         "settings": {
@@ -316,7 +335,9 @@ def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
                 times[name][0].append(wall)
                 times[name][1].append(cpu)
                 outputs[name] = out
-                log(f"speed [{preset} = {layer}] repeat {r + 1}/{cfg['repeats']}: {name:8s} {wall:7.2f} s wall")
+                log(
+                    f"speed [{preset} = {layer}] repeat {r + 1}/{cfg['repeats']}: {name:8s} {wall:7.2f} s wall"
+                )
         objective.close()
 
         hf, bl = outputs["hfmech"], outputs["baseline"]
@@ -495,7 +516,10 @@ def memory_benchmark(image_path: Path, cfg: dict, threads: int, seed: int) -> di
         if proc.returncode != 0 or not lines:
             log(proc.stderr[-4000:])
             raise RuntimeError(f"RSS child ({name}) failed with exit code {proc.returncode}")
-        runs[name] = {"tile_size": tile if tile != NO_TILING else None, **json.loads(lines[-1][len(CHILD_MARKER) :])}
+        runs[name] = {
+            "tile_size": tile if tile != NO_TILING else None,
+            **json.loads(lines[-1][len(CHILD_MARKER) :]),
+        }
         log(
             f"memory [{name}]: peak {runs[name]['peak_rss_bytes'] / 2**20:.0f} MiB, "
             f"before {runs[name]['rss_before_bytes'] / 2**20:.0f} MiB, {runs[name]['dream_seconds']:.1f} s"
@@ -533,8 +557,10 @@ def print_report(report: dict) -> None:
             f"\nDeepDream speed — {s['image_size'][0]}x{s['image_size'][1]} px, octaves {s['octaves']}, steps "
             f"{s['steps']}, jitter {s['jitter']}, best of {s['repeats']}, {report['machine']['torch_threads']} threads"
         )
-        print(f"{'layer':16s} {'hfmech s':>9s} {'baseline s':>11s} {'ratio':>6s} {'cpu ratio':>9s} "
-              f"{'step ratio':>10s} {'objective hfmech / baseline (rel diff)':>40s}")
+        print(
+            f"{'layer':16s} {'hfmech s':>9s} {'baseline s':>11s} {'ratio':>6s} {'cpu ratio':>9s} "
+            f"{'step ratio':>10s} {'objective hfmech / baseline (rel diff)':>40s}"
+        )
         for preset, e in speed["layers"].items():
             o = e["objective"]
             print(
@@ -548,8 +574,10 @@ def print_report(report: dict) -> None:
             f"\nDeepDream peak RSS — {s['image_size'][0]}x{s['image_size'][1]} px, layer {s['layer']}, "
             f"octaves {s['octaves']}, steps {s['steps']}"
         )
-        print(f"{'config':10s} {'before MiB':>10s} {'peak MiB':>9s} {'increase MiB':>12s} {'time s':>7s} "
-              f"{'seam x/y peak':>14s}")
+        print(
+            f"{'config':10s} {'before MiB':>10s} {'peak MiB':>9s} {'increase MiB':>12s} {'time s':>7s} "
+            f"{'seam x/y peak':>14s}"
+        )
         for name in ("tiled", "untiled"):
             r = memory[name]
             seams = r["seams"]
@@ -578,7 +606,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (smoke run)")
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, help="timed repeats per speed configuration (best is reported)")
+    parser.add_argument(
+        "--repeats", type=int, help="timed repeats per speed configuration (best is reported)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")

@@ -22,7 +22,9 @@ def _zoo(args) -> int:
     from .hub import zoo
 
     if args.zoo_command == "list":
-        rows = [(e.name, e.task, "built" if zoo.is_built(e.name) else "-", e.description) for e in zoo.entries()]
+        rows = [
+            (e.name, e.task, "built" if zoo.is_built(e.name) else "-", e.description) for e in zoo.entries()
+        ]
         width = max((len(r[0]) for r in rows), default=4)
         for name, task, built, description in rows:
             print(f"{name:<{width}}  {task:<14} {built:<6} {description}")
@@ -41,7 +43,9 @@ def _zoo(args) -> int:
             raise
         except (HfHubHTTPError, ValueError) as e:  # refused request (401/403/...), invalid repo id
             hint = " (pass --token or run `hf auth login`)" if "401" in str(e) else ""
-            raise HubError(f"cannot push {args.name!r} to {args.repo!r}: {' '.join(str(e).split())}{hint}") from e
+            raise HubError(
+                f"cannot push {args.name!r} to {args.repo!r}: {' '.join(str(e).split())}{hint}"
+            ) from e
         print(url)
         return 0
     raise AssertionError(args.zoo_command)
@@ -173,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("input", help="image path or URL")
     d.add_argument("-o", "--output", required=True, help="output image (.png/.jpg/.webp), written atomically")
     d.add_argument("--model", default=DEFAULT_VISION_MODEL, help="zoo name, local folder or Hub id")
-    d.add_argument("--layer", default=None, help="layer name or preset (shallow, deep); default from the model config")
+    d.add_argument(
+        "--layer", default=None, help="layer name or preset (shallow, deep); default from the model config"
+    )
     d.add_argument("--octaves", type=int, default=None)
     d.add_argument("--octave-scale", type=float, default=None)
     d.add_argument("--steps", type=int, default=None, help="ascent steps per octave")
@@ -183,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--tile-size", type=int, default=None)
     d.add_argument("--guide", default=None, help="guide image for guided dreaming")
     d.add_argument("--seed", type=int, default=None)
-    d.add_argument("--max-pixels", type=int, default=None, help="larger inputs are downscaled to this many pixels")
+    d.add_argument(
+        "--max-pixels", type=int, default=None, help="larger inputs are downscaled to this many pixels"
+    )
     d.add_argument("--frames", default=None, help="directory to write the image after each octave")
     d.set_defaults(func=_dream)
 

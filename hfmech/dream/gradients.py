@@ -93,7 +93,9 @@ def laplacian_split(img: torch.Tensor, levels: int) -> list[torch.Tensor]:
         if min(img.shape[-2:]) < 2:
             break
         low = F.conv2d(img, k, stride=2, padding=2, groups=img.shape[1])
-        up = F.conv_transpose2d(low, k * 4, stride=2, padding=2, groups=img.shape[1], output_padding=_out_pad(img, low))
+        up = F.conv_transpose2d(
+            low, k * 4, stride=2, padding=2, groups=img.shape[1], output_padding=_out_pad(img, low)
+        )
         bands.append(img - up)
         img = low
     bands.append(img)
@@ -111,7 +113,10 @@ def laplacian_merge(bands: list[torch.Tensor]) -> torch.Tensor:
     k = _binomial_kernel(img.shape[1], img.dtype)
     for band in bands[1:]:
         pad = (band.shape[-2] - (2 * img.shape[-2] - 1), band.shape[-1] - (2 * img.shape[-1] - 1))
-        img = F.conv_transpose2d(img, k * 4, stride=2, padding=2, groups=img.shape[1], output_padding=pad) + band
+        img = (
+            F.conv_transpose2d(img, k * 4, stride=2, padding=2, groups=img.shape[1], output_padding=pad)
+            + band
+        )
     return img
 
 
@@ -129,4 +134,6 @@ def normalise_gradient(grad: torch.Tensor, method: str) -> torch.Tensor:
         return normalise_std(grad)
     if method == "laplacian":
         return normalise_laplacian(grad)
-    raise ValueError(f"unknown gradient normalisation {method!r}; choose one of {', '.join(GRADIENT_NORMALISATIONS)}")
+    raise ValueError(
+        f"unknown gradient normalisation {method!r}; choose one of {', '.join(GRADIENT_NORMALISATIONS)}"
+    )

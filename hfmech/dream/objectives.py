@@ -56,7 +56,12 @@ class Objective:
         if isinstance(other, int | float):
             if other == 0:
                 return self
-            return Objective(lambda a: self(a) + other, self.layers, f"{self.description} + {other}", self.spatially_additive)
+            return Objective(
+                lambda a: self(a) + other,
+                self.layers,
+                f"{self.description} + {other}",
+                self.spatially_additive,
+            )
         return Objective(
             lambda a: self(a) + other(a),
             self.layers + other.layers,
@@ -75,7 +80,9 @@ class Objective:
     def __mul__(self, weight: float) -> Objective:
         if not isinstance(weight, int | float):
             raise TypeError("objectives can be scaled by numbers only")
-        return Objective(lambda a: weight * self(a), self.layers, f"{weight}·{self.description}", self.spatially_additive)
+        return Objective(
+            lambda a: weight * self(a), self.layers, f"{weight}·{self.description}", self.spatially_additive
+        )
 
     __rmul__ = __mul__
 
@@ -127,7 +134,9 @@ def channels(name: str, indices: Sequence[int]) -> Objective:
     def fn(a: Activations) -> torch.Tensor:
         act = _channel_view(a[name])
         if act.shape[0] != len(idx):
-            raise ValueError(f"channels objective has {len(idx)} channels but the batch has {act.shape[0]} images")
+            raise ValueError(
+                f"channels objective has {len(idx)} channels but the batch has {act.shape[0]} images"
+            )
         for c in idx:
             _check_channel(a[name], name, c)
         return act[torch.arange(len(idx)), torch.tensor(idx)].mean(-1)

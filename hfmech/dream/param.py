@@ -77,7 +77,9 @@ class FourierImage(nn.Module):
 class PixelImage(nn.Module):
     """Plain pixel parameterisation (Erhan et al. 2009): ``sigmoid(θ)``, ``θ`` initialised near grey."""
 
-    def __init__(self, batch: int, height: int, width: int, sd: float = 0.01, generator: torch.Generator | None = None):
+    def __init__(
+        self, batch: int, height: int, width: int, sd: float = 0.01, generator: torch.Generator | None = None
+    ):
         super().__init__()
         self.logits = nn.Parameter(torch.randn((batch, 3, height, width), generator=generator) * sd)
 

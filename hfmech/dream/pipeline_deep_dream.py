@@ -90,17 +90,26 @@ class DreamSettings:
             if not ok:
                 raise DreamParameterError(message)
 
-        check(isinstance(self.octaves, int) and 1 <= self.octaves <= 12, f"octaves must be in 1..12, got {self.octaves!r}")
+        check(
+            isinstance(self.octaves, int) and 1 <= self.octaves <= 12,
+            f"octaves must be in 1..12, got {self.octaves!r}",
+        )
         check(
             isinstance(self.octave_scale, int | float) and 1.0 < self.octave_scale <= 4.0,
             f"octave_scale must be in (1, 4], got {self.octave_scale!r}",
         )
-        check(isinstance(self.steps, int) and 0 <= self.steps <= 1000, f"steps must be in 0..1000, got {self.steps!r}")
+        check(
+            isinstance(self.steps, int) and 0 <= self.steps <= 1000,
+            f"steps must be in 0..1000, got {self.steps!r}",
+        )
         check(
             self.step_size is None or (isinstance(self.step_size, int | float) and 0 < self.step_size <= 1),
             f"step_size must be in (0, 1] (pixels in [0, 1]), got {self.step_size!r}",
         )
-        check(isinstance(self.jitter, int) and 0 <= self.jitter <= 256, f"jitter must be in 0..256, got {self.jitter!r}")
+        check(
+            isinstance(self.jitter, int) and 0 <= self.jitter <= 256,
+            f"jitter must be in 0..256, got {self.jitter!r}",
+        )
         check(
             self.grad_norm in GRADIENT_NORMALISATIONS,
             f"grad_norm must be one of {', '.join(GRADIENT_NORMALISATIONS)}, got {self.grad_norm!r}",
@@ -113,7 +122,10 @@ class DreamSettings:
             isinstance(self.max_pixels, int) and self.max_pixels >= 64 * 64,
             f"max_pixels must be an integer >= 4096, got {self.max_pixels!r}",
         )
-        check(isinstance(self.guide_size, int) and 16 <= self.guide_size <= 4096, "guide_size must be in 16..4096")
+        check(
+            isinstance(self.guide_size, int) and 16 <= self.guide_size <= 4096,
+            "guide_size must be in 16..4096",
+        )
 
 
 class DeepDreamPipeline(Pipeline):
@@ -195,16 +207,23 @@ class DeepDreamPipeline(Pipeline):
         image = load_image(image, max_pixels=self.settings.max_pixels if max_pixels is None else max_pixels)
         return {"pixels": image_to_tensor(image)}
 
-    def _forward(self, model_inputs, settings, objective=None, guide=None, guide_layer=None, seed=None, progress=None):
+    def _forward(
+        self, model_inputs, settings, objective=None, guide=None, guide_layer=None, seed=None, progress=None
+    ):
         s = self.settings.updated(**settings)
-        generator = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        generator = torch.Generator().manual_seed(
+            int(seed) if seed is not None else int(torch.seed() % 2**63)
+        )
         objective = self.make_objective(objective, s.layer, guide, guide_layer, s)
         score = self._scorer(objective)
         tile = s.tile_size if objective.spatially_additive else None
         if not objective.spatially_additive and s.tile_size is not None:
             h, w = model_inputs["pixels"].shape[-2:]
             if max(h, w) > s.tile_size:
-                warnings.warn(f"{objective} is not spatially additive: computing it on the whole image, untiled")
+                warnings.warn(
+                    f"{objective} is not spatially additive: computing it on the whole image, untiled",
+                    stacklevel=2,
+                )
 
         base = model_inputs["pixels"].to(self.device)
         octave_bases = [base]
@@ -225,7 +244,9 @@ class DeepDreamPipeline(Pipeline):
         bar = tqdm(total=s.octaves * s.steps, desc="deep dream", disable=progress is False)
         for octave_base in reversed(octave_bases):
             if detail.shape[-2:] != octave_base.shape[-2:]:
-                detail = F.interpolate(detail, size=octave_base.shape[-2:], mode="bilinear", align_corners=False)
+                detail = F.interpolate(
+                    detail, size=octave_base.shape[-2:], mode="bilinear", align_corners=False
+                )
             img = octave_base + detail
             for _ in range(s.steps):
                 img, value = self._ascent_step(img, score, step_size, s, tile, generator)
@@ -286,9 +307,9 @@ class DeepDreamPipeline(Pipeline):
     def feature_extractor_for(self, layers) -> FeatureExtractor:
         key = tuple(layers)
         if key not in self._extractors:
-            self._extractors[key] = FeatureExtractor(self.model, key, image_processor=self.image_processor).to(
-                self.device
-            )
+            self._extractors[key] = FeatureExtractor(
+                self.model, key, image_processor=self.image_processor
+            ).to(self.device)
         return self._extractors[key]
 
     def resolve_layer(self, layer: str | None) -> str:
@@ -312,7 +333,9 @@ class DeepDreamPipeline(Pipeline):
         """The objective to maximise: explicit, guided (``guide`` image at ``guide_layer``), or L2 of ``layer``."""
         if objective is not None:
             if not isinstance(objective, obj.Objective):
-                raise DreamParameterError(f"objective must be an hfmech.dream.objectives.Objective, got {objective!r}")
+                raise DreamParameterError(
+                    f"objective must be an hfmech.dream.objectives.Objective, got {objective!r}"
+                )
             if guide is not None:
                 raise DreamParameterError("pass either objective= or guide=, not both")
             return objective
@@ -346,7 +369,9 @@ class DeepDreamPipeline(Pipeline):
         """
         if objective is None or isinstance(objective, str):
             objective = obj.layer(self.resolve_layer(objective))
-        generator = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        generator = torch.Generator().manual_seed(
+            int(seed) if seed is not None else int(torch.seed() % 2**63)
+        )
         with torch.enable_grad():
             result = vis.render(
                 self.feature_extractor_for(objective.layers),

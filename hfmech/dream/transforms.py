@@ -57,7 +57,9 @@ def random_rotate(angles_deg: Sequence[float]) -> Transform:
 
     def fn(x, generator=None):
         a = math.radians(_choice(angles_deg, generator))
-        theta = torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]], dtype=x.dtype)
+        theta = torch.tensor(
+            [[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]], dtype=x.dtype
+        )
         grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 

@@ -1,8 +1,8 @@
 """Hub plumbing shared by every mechanism: registration with transformers, model cards and the zoo."""
 
 from . import zoo
-from .loading import load_pipeline
 from .cards import CardTemplateError, render_card
+from .loading import load_pipeline
 from .registry import REGISTERED_TASKS, register_model, register_task
 from .zoo import ZooError
 

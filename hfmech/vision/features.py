@@ -72,7 +72,10 @@ def normalisation_for(model: nn.Module, image_processor=None) -> tuple[Sequence[
     if mean is None and image_processor is not None:
         mean = getattr(image_processor, "image_mean", None)
         std = getattr(image_processor, "image_std", None)
-    return (tuple(mean) if mean is not None else IMAGENET_MEAN, tuple(std) if std is not None else IMAGENET_STD)
+    return (
+        tuple(mean) if mean is not None else IMAGENET_MEAN,
+        tuple(std) if std is not None else IMAGENET_STD,
+    )
 
 
 class FeatureExtractor(nn.Module):
@@ -109,7 +112,9 @@ class FeatureExtractor(nn.Module):
                 self._targets[name] = modules[name]
             else:
                 valid = ", ".join(named) if named else "(module paths from model.named_modules())"
-                raise UnknownLayerError(f"unknown layer {name!r} for {type(model).__name__}; valid layers: {valid}")
+                raise UnknownLayerError(
+                    f"unknown layer {name!r} for {type(model).__name__}; valid layers: {valid}"
+                )
         default_mean, default_std = normalisation_for(model, image_processor)
         self.register_buffer("mean", torch.tensor(mean or default_mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std or default_std, dtype=torch.float32).view(1, 3, 1, 1))

@@ -54,7 +54,11 @@ def test_shallow_layers_paint_texture_deep_layers_read_in_objects(lite0, sky):
     image = resize_max_side(sky, 512)
     shallow = lite0(image, layer="shallow", seed=0, progress=False)["image"]
     deep = lite0(image, layer="deep", seed=0, progress=False)["image"]
-    original, shallow_dogs, deep_dogs = dog_mass(lite0, image), dog_mass(lite0, shallow), dog_mass(lite0, deep)
+    original, shallow_dogs, deep_dogs = (
+        dog_mass(lite0, image),
+        dog_mass(lite0, shallow),
+        dog_mass(lite0, deep),
+    )
     assert deep_dogs > 0.3 and deep_dogs > 5 * original
     assert shallow_dogs < deep_dogs / 2
     texture_top5 = [label for label, _ in classify(lite0.model, shallow, top_k=5)[0]]
@@ -73,7 +77,9 @@ def test_tiled_dream_reaches_the_untiled_objective(lite0, sky):
 
 def test_guided_dream_with_flowers(lite0, sky, shared_dir):
     flowers = shared_dir / "data" / "images" / "flowers.jpg"
-    out = lite0(resize_max_side(sky, 384), guide=str(flowers), layer="middle", octaves=3, seed=0, progress=False)
+    out = lite0(
+        resize_max_side(sky, 384), guide=str(flowers), layer="middle", octaves=3, seed=0, progress=False
+    )
     assert out["objective"] == "guide(stage4)"
     assert out["objective_end"] > 1.5 * out["objective_start"]
 

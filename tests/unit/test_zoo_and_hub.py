@@ -55,7 +55,12 @@ def tiny_zoo(tmp_path, monkeypatch):
 
 def test_build_writes_a_hub_ready_folder_once(tiny_zoo):
     path = zoo.build("tiny-dream")
-    assert {p.name for p in path.iterdir()} >= {"config.json", "model.safetensors", "README.md", zoo.BUILD_RECORD}
+    assert {p.name for p in path.iterdir()} >= {
+        "config.json",
+        "model.safetensors",
+        "README.md",
+        zoo.BUILD_RECORD,
+    }
     card = ModelCard.load(path / "README.md")
     assert card.data.library_name == "hfmech" and "deep-dream" in card.data.tags
     assert str(sum(p.numel() for p in AutoModel.from_pretrained(path).parameters())) in card.text
@@ -74,8 +79,11 @@ def test_failed_build_leaves_previous_build_intact(tiny_zoo, monkeypatch):
         (out_dir / "model.safetensors").write_bytes(b"partial")
         raise RuntimeError("upstream download died")
 
-    monkeypatch.setitem(zoo._ZOO, "tiny-dream", zoo._ZOO["tiny-dream"].__class__(**{
-        **zoo._ZOO["tiny-dream"].__dict__, "builder": broken}))
+    monkeypatch.setitem(
+        zoo._ZOO,
+        "tiny-dream",
+        zoo._ZOO["tiny-dream"].__class__(**{**zoo._ZOO["tiny-dream"].__dict__, "builder": broken}),
+    )
     with pytest.raises(RuntimeError):
         zoo.build("tiny-dream", force=True)
     assert (path / "model.safetensors").read_bytes() == before
