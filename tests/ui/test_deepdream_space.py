@@ -8,6 +8,7 @@ the default request's duration is printed (``pytest -s``).
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ pytestmark = pytest.mark.ui
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = REPO_ROOT / "spaces" / "deepdream" / "app.py"
+# The committed screenshot is refreshed only on request (HFMECH_UPDATE_SCREENSHOTS=1), so a test run never dirties
+# the working tree; otherwise the screenshot goes to pytest's temporary directory.
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "deepdream_space.png"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -252,7 +255,7 @@ def _upload(page, picture: Path) -> None:
     preview.wait_for(state="visible", timeout=30_000)
 
 
-def test_browser_upload_run_and_screenshot(page, shared_dir, small_image):
+def test_browser_upload_run_and_screenshot(page, shared_dir, small_image, tmp_path):
     sky = shared_dir / "data" / "images" / "sky1024px.jpg"
     _upload(page, sky if sky.is_file() else small_image)
 
@@ -272,7 +275,9 @@ def test_browser_upload_run_and_screenshot(page, shared_dir, small_image):
     assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    target = SCREENSHOT if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
     with Image.open(SCREENSHOT) as shot:
         assert shot.width >= 1000 and shot.height >= 600
 
