@@ -1,10 +1,10 @@
 """Make the DeepDream figures in docs/figures/ (run from the repo root: ``python docs/figures/make_deepdream_figures.py``).
 
-* ``deepdream_layers.png`` — sky1024px.jpg dreamed at the shallow, middle and deep presets of EfficientNet-Lite0
+* ``deepdream_layers.jpg`` — sky1024px.jpg dreamed at the shallow, middle and deep presets of EfficientNet-Lite0
   (the paper's point: shallow layers sharpen strokes and textures, deep layers read in object parts), with the
   classifier's top-1 reading of each image.
-* ``deepdream_guided.png`` — the same sky guided by flowers.jpg (google/deepdream's guided dreaming).
-* ``feature_visualization.png`` — activation maximisation from noise: four stage6 channels rendered as one batch,
+* ``deepdream_guided.jpg`` — the same sky guided by flowers.jpg (google/deepdream's guided dreaming).
+* ``feature_visualization.jpg`` — activation maximisation from noise: four stage6 channels rendered as one batch,
   and the "macaw" logit (Olah et al. 2017 parameterisation and transforms).
 
 Needs ../shared/data/images (sky1024px.jpg, flowers.jpg) and the zoo model (built from the pip wheel).
@@ -59,12 +59,12 @@ def main(argv=None) -> int:
         label, prob = classify(dream.model, image, top_k=1)[0][0]
         return f"{label.split(',')[0]} {prob:.0%}"
 
-    images, captions = [sky], [f"input — reads as: {top1(sky)}"]
+    images, captions = [sky], [f"input | reads as: {top1(sky)}"]
     for preset in ("shallow", "middle", "deep"):
         out = dream(sky, layer=preset, seed=0, progress=False)
         layer = dream.resolve_layer(preset)
         images.append(out["image"])
-        captions.append(f"{preset} ({layer}) — reads as: {top1(out['image'])}")
+        captions.append(f"{preset} ({layer}) | reads as: {top1(out['image'])}")
     grid_top = labelled_row(images[:2], captions[:2])
     grid_bottom = labelled_row(images[2:], captions[2:])
     grid = Image.new(
@@ -72,13 +72,14 @@ def main(argv=None) -> int:
     )
     grid.paste(grid_top, (0, 0))
     grid.paste(grid_bottom, (0, grid_top.height))
-    save_image_atomic(grid, OUT / "deepdream_layers.png")
+    save_image_atomic(grid, OUT / "deepdream_layers.jpg", quality=90)
 
     flowers = load_image(IMAGES / "flowers.jpg")
     guided = dream(sky, guide=flowers, layer="middle", seed=0, progress=False)["image"]
     save_image_atomic(
         labelled_row([sky, flowers, guided], ["input", "guide", "guided dream (stage4)"]),
-        OUT / "deepdream_guided.png",
+        OUT / "deepdream_guided.jpg",
+        quality=90,
     )
 
     channels = [3, 17, 60, 101]
@@ -97,10 +98,11 @@ def main(argv=None) -> int:
     save_image_atomic(
         labelled_row(
             [*batch["images"], logit["images"][0]],
-            [f"stage6:{c}" for c in channels] + [f"logit 'macaw' — reads as: {top1(logit['images'][0])}"],
+            [f"stage6:{c}" for c in channels] + [f"logit 'macaw' | reads as: {top1(logit['images'][0])}"],
             height=160,
         ),
-        OUT / "feature_visualization.png",
+        OUT / "feature_visualization.jpg",
+        quality=90,
     )
     print(f"wrote figures to {OUT}")
     return 0

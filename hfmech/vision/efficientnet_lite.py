@@ -694,7 +694,7 @@ def _sha256(path: Path) -> str:
 
 
 #: DeepDream defaults stored in the zoo configs (read by ``hfmech.dream.DreamSettings``). Presets chosen by looking
-#: at dreams of sky1024px.jpg (docs/figures/deepdream_layers.png): stage2 (stride 4) sharpens edges into
+#: at dreams of sky1024px.jpg (docs/figures/deepdream_layers.jpg): stage2 (stride 4) sharpens edges into
 #: brush-stroke textures, stage3/4 grow ornaments and eyes, stage5 (stride 16, 112 channels) reads in animal faces
 #: and object parts — the paper's shallow-vs-deep contrast. Octaves, steps, step and jitter are google/deepdream's.
 DEEP_DREAM_DEFAULTS = {
