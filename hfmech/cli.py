@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--step-size", type=float, default=None, help="in [0, 1] pixel units")
     d.add_argument("--jitter", type=int, default=None)
     d.add_argument("--grad-norm", choices=["mean-abs", "std", "laplacian"], default=None)
-    d.add_argument("--tile-size", type=int, default=None)
+    d.add_argument("--tile-size", type=int, default=None, help="tile side for large images; 0 = no tiling")
     d.add_argument("--guide", default=None, help="guide image for guided dreaming")
     d.add_argument("--seed", type=int, default=None)
     d.add_argument(

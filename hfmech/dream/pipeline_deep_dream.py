@@ -13,7 +13,8 @@ notebook this file follows step for step:
 3. **Objectives**: ``½·mean(a²)`` of a layer by default; or any :mod:`hfmech.dream.objectives` expression;
    or guided by a second image (each position follows its best-matching guide feature).
 
-Large images are processed in tiles with random offsets (``tile_size``), so memory is bounded by the tile.
+Large images are processed in tiles with random offsets (``tile_size``), so memory is bounded by the tile;
+``tile_size=0`` turns tiling off (the whole image in one pass).
 Pixels live in ``[0, 1]``; ``step_size`` is in those units (the original's 1.5 on a 0–255 scale is ``1.5/255``).
 Defaults come from ``model.config.deep_dream`` so a Hub repo fully defines its dream; any call argument overrides.
 
@@ -115,8 +116,9 @@ class DreamSettings:
             f"grad_norm must be one of {', '.join(GRADIENT_NORMALISATIONS)}, got {self.grad_norm!r}",
         )
         check(
-            self.tile_size is None or (isinstance(self.tile_size, int) and 32 <= self.tile_size <= 4096),
-            f"tile_size must be None or in 32..4096, got {self.tile_size!r}",
+            self.tile_size is None
+            or (isinstance(self.tile_size, int) and (self.tile_size == 0 or 32 <= self.tile_size <= 4096)),
+            f"tile_size must be 0 (no tiling) or in 32..4096, got {self.tile_size!r}",
         )
         check(
             isinstance(self.max_pixels, int) and self.max_pixels >= 64 * 64,
@@ -216,8 +218,8 @@ class DeepDreamPipeline(Pipeline):
         )
         objective = self.make_objective(objective, s.layer, guide, guide_layer, s)
         score = self._scorer(objective)
-        tile = s.tile_size if objective.spatially_additive else None
-        if not objective.spatially_additive and s.tile_size is not None:
+        tile = (s.tile_size or None) if objective.spatially_additive else None
+        if not objective.spatially_additive and s.tile_size:
             h, w = model_inputs["pixels"].shape[-2:]
             if max(h, w) > s.tile_size:
                 warnings.warn(

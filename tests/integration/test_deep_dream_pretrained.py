@@ -68,7 +68,7 @@ def test_shallow_layers_paint_texture_deep_layers_read_in_objects(lite0, sky):
 def test_tiled_dream_reaches_the_untiled_objective(lite0, sky):
     image = resize_max_side(sky, 512)
     settings = dict(layer="middle", octaves=2, steps=5, seed=0, progress=False)
-    whole = lite0(image, tile_size=None, **settings)
+    whole = lite0(image, tile_size=0, **settings)
     tiled = lite0(image, tile_size=160, **settings)
     assert whole["objective_end"] > 1.5 * whole["objective_start"]
     assert tiled["objective_end"] > 1.5 * tiled["objective_start"]
