@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from transformers import Pipeline
 
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
+from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
 from . import objectives as obj
 from . import visualize as vis
@@ -151,6 +152,7 @@ class DeepDreamPipeline(Pipeline):
         self.model.eval()
         self.settings = DreamSettings.from_config(self.model.config)
         self._extractors: dict[tuple[str, ...], FeatureExtractor] = {}
+        self._inference_model = None
 
     # transformers' Pipeline runs _forward under no_grad; dreaming needs gradients w.r.t. the input.
     def get_inference_context(self):
@@ -307,10 +309,14 @@ class DeepDreamPipeline(Pipeline):
         return lambda pixels: objective(extractor(pixels))
 
     def feature_extractor_for(self, layers) -> FeatureExtractor:
+        """A feature extractor for ``layers`` on an inference copy of the model: BatchNorm folded into the
+        convolutions and channels-last memory (:mod:`hfmech.vision.fusion`) — same function, faster steps."""
         key = tuple(layers)
         if key not in self._extractors:
+            if self._inference_model is None:
+                self._inference_model = fold_batchnorm(self.model)
             self._extractors[key] = FeatureExtractor(
-                self.model, key, image_processor=self.image_processor
+                self._inference_model, key, image_processor=self.image_processor, channels_last=True
             ).to(self.device)
         return self._extractors[key]
 

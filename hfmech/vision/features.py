@@ -85,6 +85,7 @@ class FeatureExtractor(nn.Module):
         model: an hfmech backbone or a transformers image classifier (kept in eval mode, parameters frozen).
         layers: names from :func:`available_layers` or dotted module paths of ``model``.
         mean, std: normalisation applied to the pixels before the model; default from :func:`normalisation_for`.
+        channels_last: run the model in channels-last memory format (faster convolutions on CPU).
     """
 
     def __init__(
@@ -94,9 +95,13 @@ class FeatureExtractor(nn.Module):
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         image_processor=None,
+        channels_last: bool = False,
     ):
         super().__init__()
+        self.channels_last = channels_last
         self.model = model.eval()
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.layers = list(dict.fromkeys(layers))
@@ -142,7 +147,10 @@ class FeatureExtractor(nn.Module):
 
         handles = [m.register_forward_hook(hook) for m in {id(m): m for m in self._targets.values()}.values()]
         try:
-            self.model(pixel_values=self.normalise(pixels.to(self.mean.dtype)))
+            x = self.normalise(pixels.to(self.mean.dtype))
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            self.model(pixel_values=x)
         except _StopForward:
             pass
         finally:

@@ -357,3 +357,26 @@ def test_visualize_pixel_parameterisation_and_bad_args():
         pipe.visualize("shallow", size=32, steps=1, parameterization="dct", progress=False)
     with pytest.raises(ValueError):
         pipe.visualize("shallow", size=5000, steps=1, progress=False)
+
+
+def test_batchnorm_folding_keeps_the_function_and_the_original():
+    from hfmech.vision.fusion import fold_batchnorm
+
+    model = tiny_effnet()
+    with torch.no_grad():  # non-trivial BatchNorm statistics, as in a trained model
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded = fold_batchnorm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    pixels = torch.rand(2, 3, 64, 64)
+    layers = ["stage2", "stage5", "logits"]
+    ref = FeatureExtractor(model, layers)(pixels)
+    fast = FeatureExtractor(folded, layers, channels_last=True)(pixels)
+    for name in layers:
+        assert torch.allclose(ref[name], fast[name], rtol=1e-4, atol=1e-5)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
