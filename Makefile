@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 7860
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-dev demo test lint format bench browser zoo clean
+.PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,7 @@ setup-dev: $(VENV)/.dev-stamp
 zoo: setup
 	$(VENV)/bin/hfmech zoo build efficientnet-lite0-imagenet
 	$(VENV)/bin/hfmech zoo build efficientnet-lite2-imagenet
+	$(VENV)/bin/hfmech zoo build glove-6b-50d
 
 demo: zoo
 	GRADIO_ANALYTICS_ENABLED=False $(VENV)/bin/hfmech serve --host $(HOST) --port $(PORT)
@@ -53,6 +54,11 @@ test: setup-dev browser lint
 
 bench: setup-dev
 	$(PY) benchmarks/deepdream.py --out benchmarks/results/deepdream.json
+	$(PY) benchmarks/analogy_eval.py --out benchmarks/results/analogy_eval.json
+
+# word2vec trainer vs gensim on IMDB (same run, same 2 cores): ~20 minutes on the full corpus.
+bench-word2vec: setup-dev
+	$(PY) benchmarks/word2vec.py --out benchmarks/results/word2vec.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -70,8 +70,8 @@ QUICK = {
     },
     "memory": {"size": 768, "octaves": 1, "steps": 1, "tile_size": 256},
 }
-#: tile_size large enough that no image here is tiled (the pipeline treats tile_size=None as "use the default")
-NO_TILING = 4096
+#: the pipeline's "no tiling" (tile_size=None means "the model's default", 512)
+NO_TILING = 0
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -179,8 +179,6 @@ def machine_info(threads: int) -> dict:
         "processor": platform.processor() or platform.machine(),
         "total_ram_bytes": total_ram,
         "hfmech_version": hfmech_version,
-        "loadavg_start": list(os.getloadavg()),
-        "cpu_pressure_start": cpu_pressure(),
     }
 
 
@@ -226,15 +224,26 @@ class FullForwardL2:
 
 
 def baseline_dream(
-    objective, base, *, octaves, octave_scale, steps, step_size, jitter, seed, clip=True, timer=None
+    objective,
+    base,
+    *,
+    octaves,
+    octave_scale,
+    steps,
+    step_size,
+    jitter,
+    seed,
+    clip=True,
+    timer=None,
+    notebook_rounding=False,
 ):
     """google/deepdream ``deepdream()`` + ``make_step()``; pixels in [0, 1]. Returns (image, start, end, history).
 
     The step is ``step_size * (g / mean|g|)`` with the mean taken per image (``g.abs().flatten(1).mean(1)``; the
-    notebook's ``np.abs(g).mean()`` for its batch of one): the same float expression as hfmech, so the two
-    trajectories are bit-identical. (Rounding differently, e.g. ``g.abs().mean()`` or ``step_size * g / m``, changes
-    the step by ~1e-7, and dreams are chaotic: on the deep layer that grows to ~0.5 % of the objective within a few
-    dozen steps.)
+    notebook's ``np.abs(g).mean()`` for its batch of one), the float expression hfmech uses.
+    ``notebook_rounding=True`` writes it as the notebook does, ``step_size * g / g.abs().mean()``: the same maths,
+    rounded differently (~1e-7 per step). Dreams are chaotic, so that alone moves the final objective measurably;
+    the benchmark uses it as the yardstick for "same objective value" (``chaos_reference``).
     """
     import torch
     import torch.nn.functional as F
@@ -249,7 +258,10 @@ def baseline_dream(
         value = objective(src)
         value.backward()
         g = src.grad
-        shifted = shifted + step_size * (g / (g.abs().flatten(1).mean(1).view(-1, 1, 1, 1) + 1e-8))
+        if notebook_rounding:
+            shifted = shifted + step_size * g / (g.abs().mean() + 1e-8)
+        else:
+            shifted = shifted + step_size * (g / (g.abs().flatten(1).mean(1).view(-1, 1, 1, 1) + 1e-8))
         img = torch.roll(shifted, shifts=(-oy, -ox), dims=(2, 3))
         if clip:
             img = img.clamp(0.0, 1.0)
@@ -353,7 +365,7 @@ def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
             "step_size": step_size,
             "grad_norm": "mean-abs",
             "clip": True,
-            "tile_size": f"{NO_TILING} (untiled: the image fits one tile)",
+            "tile_size": f"{NO_TILING} (no tiling)",
             "repeats": cfg["repeats"],
             "baseline_weights": "frozen (requires_grad=False); per_step.variants has a weight-gradient variant",
             "timed": "whole pipeline call (preprocess, dream, start/end objective, PIL output) vs the baseline loop "
@@ -407,6 +419,10 @@ def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
                 log(
                     f"speed [{preset} = {layer}] repeat {r + 1}/{cfg['repeats']}: {name:8s} {wall:7.2f} s wall"
                 )
+        # yardstick for "same objective": the baseline against itself, rounded the notebook's way (untimed)
+        _, _, chaos_end, _ = baseline_dream(
+            objective, pil_to_pixels(image), **common, step_size=step_size, notebook_rounding=True
+        )
         objective.close()
 
         hf, bl = outputs["hfmech"], outputs["baseline"]
@@ -426,6 +442,8 @@ def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
                 "hfmech_end": hf_end,
                 "baseline_end": bl_end,
                 "end_relative_difference": abs(hf_end - bl_end) / max(abs(bl_end), 1e-12),
+                "chaos_reference_end": chaos_end,
+                "chaos_reference_relative_difference": abs(chaos_end - bl_end) / max(abs(bl_end), 1e-12),
                 "history_max_relative_difference": float(
                     np.max(np.abs(hist_hf - hist_bl) / np.maximum(np.abs(hist_bl), 1e-12))
                 ),
@@ -438,6 +456,13 @@ def speed_benchmark(pipe, path, image, cfg: dict, seed: int) -> dict:
         entry["per_step"] = step_microbenchmark(
             pipe, model, obj.layer(layer), layer_modules[layer], base, cfg
         )
+        same_input = entry["per_step"]["same_input"]
+        entry["objective"]["same_input_objective_relative_difference"] = same_input[
+            "objective_relative_difference"
+        ]
+        entry["objective"]["same_input_gradient_relative_difference"] = same_input[
+            "gradient_relative_difference"
+        ]
         result["layers"][preset] = entry
     return result
 
@@ -526,13 +551,21 @@ def step_microbenchmark(pipe, model, layer_objective, module, pixels, cfg: dict)
             copy.deepcopy(folded).to(memory_format=torch.channels_last), index, mean, std, channels_last=True
         )
 
-    def step(fn):
+    grads = {}
+
+    def step(fn, name=None):
         x = pixels.clone().requires_grad_(True)
         value = fn(x)
         value.backward()
+        if name is not None:
+            grads[name] = x.grad
         return float(value.detach())
 
-    values = {name: step(fn) for name, fn in variants.items()}  # warm-up, and the objective of each variant
+    # warm-up, and each variant's objective and gradient on the same input
+    values = {name: step(fn, name) for name, fn in variants.items()}
+    g_hf, g_bl = grads.pop("hfmech"), grads.pop("baseline")
+    gradient_difference = float((g_hf - g_bl).abs().max() / g_bl.abs().max().clamp_min(1e-30))
+    grads.clear()
     walls = {name: [] for name in variants}
     names = list(variants)
     for r in range(cfg["step_reps"]):
@@ -548,6 +581,13 @@ def step_microbenchmark(pipe, model, layer_objective, module, pixels, cfg: dict)
         "hfmech_best_ms": 1000 * best["hfmech"],
         "baseline_best_ms": 1000 * best["baseline"],
         "speedup_best": best["baseline"] / best["hfmech"],
+        "same_input": {
+            "objective_hfmech": values["hfmech"],
+            "objective_baseline": values["baseline"],
+            "objective_relative_difference": abs(values["hfmech"] - values["baseline"])
+            / max(abs(values["baseline"]), 1e-12),
+            "gradient_relative_difference": gradient_difference,
+        },
         "variants": {
             name: {
                 "best_ms": 1000 * best[name],
@@ -578,9 +618,10 @@ def _maxrss_bytes() -> int:
     return value if sys.platform == "darwin" else value * 1024
 
 
-def seam_statistics(before, after, tile: int) -> dict:
-    """Do tile borders show in the dream? Mean |gradient| of the dream's *change* (after - before), folded modulo
-    the tile size: tile borders move by a random offset every step, so a seam would be a peak at a few residues.
+def seam_statistics(before, after, tile: int, margin: int = 40) -> dict:
+    """Do tile borders show in the dream? Mean |difference of neighbouring columns (rows)| of the dream's *change*
+    (after - before), folded modulo the tile size: tile borders move by a random offset every step, so a seam
+    would be a peak at a few residues. ``margin`` pixels at the image edges (jitter wrap-around) are left out.
 
     Reports the peak of the folded column (x) and row (y) profiles over their median (about 1 without seams); the
     untiled run gives the same statistic as a control.
@@ -592,18 +633,47 @@ def seam_statistics(before, after, tile: int) -> dict:
     dy = np.abs(np.diff(delta, axis=0)).mean(axis=(1, 2))  # per row boundary
 
     def folded_peak(profile):
+        profile = profile.copy()
+        profile[:margin] = np.nan
+        profile[len(profile) - margin :] = np.nan
         n = len(profile) // tile * tile
-        if n == 0:
+        if n < 2 * tile:
             return None
-        folded = profile[:n].reshape(-1, tile).mean(axis=0)
-        return float(folded.max() / max(np.median(folded), 1e-12))
+        folded = np.nanmean(profile[:n].reshape(-1, tile), axis=0)
+        return float(np.nanmax(folded) / max(np.nanmedian(folded), 1e-12))
 
     return {
         "fold": tile,
+        "edge_margin": margin,
         "x_peak_over_median": folded_peak(dx),
         "y_peak_over_median": folded_peak(dy),
         "mean_abs_change_uint8": float(np.abs(delta).mean()),
     }
+
+
+def _vmhwm_bytes() -> int | None:
+    """Peak RSS of this process's address space (``VmHWM``; Linux only, reset by exec, unlike ``ru_maxrss``)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def prepare_model() -> None:
+    """Build (or find) the zoo model in a child process; exit cleanly with a message when it cannot be built."""
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--_prepare-child"],
+        capture_output=True,
+        text=True,
+        cwd=str(REPO),
+    )
+    if proc.returncode != 0 or CHILD_MARKER + "ok" not in proc.stdout:
+        log(proc.stderr[-4000:].strip())
+        log("benchmark skipped: the zoo model is not available.")
+        sys.exit(0)
 
 
 def rss_child(spec: dict) -> None:
@@ -630,6 +700,7 @@ def rss_child(spec: dict) -> None:
     )
     elapsed = time.perf_counter() - t0
     peak = _maxrss_bytes()
+    vmhwm = _vmhwm_bytes()
     rss_after = _rss_bytes()
     seams = seam_statistics(before, np.asarray(out["image"], dtype=np.uint8), spec["seam_fold"])
     if spec.get("save"):
@@ -638,6 +709,7 @@ def rss_child(spec: dict) -> None:
         "rss_before_bytes": rss_before,
         "maxrss_before_bytes": maxrss_before,
         "peak_rss_bytes": peak,
+        "peak_vmhwm_bytes": vmhwm,
         "rss_after_bytes": rss_after,
         "increase_bytes": peak - rss_before,
         "dream_seconds": elapsed,
@@ -690,12 +762,18 @@ def memory_benchmark(image_path: Path, cfg: dict, threads: int, seed: int, save_
             "octaves": cfg["octaves"],
             "steps": cfg["steps"],
             "tile_size": cfg["tile_size"],
-            "untiled": f"tile_size={NO_TILING} (larger than the image)",
-            "measure": "ru_maxrss at the end of a fresh child process; 'before' = RSS just before the pipeline call",
+            "untiled": f"tile_size={NO_TILING} (no tiling)",
+            "measure": "peak = ru_maxrss at the end of a fresh child process (VmHWM as a cross-check); before = RSS "
+            "just before the pipeline call (imports, model and input image loaded); increase = peak - before",
         },
         "tiled": tiled,
         "untiled": untiled,
         "ratio_total_peak": tiled["peak_rss_bytes"] / untiled["peak_rss_bytes"],
+        "ratio_total_peak_vmhwm": (
+            tiled["peak_vmhwm_bytes"] / untiled["peak_vmhwm_bytes"]
+            if tiled["peak_vmhwm_bytes"] and untiled["peak_vmhwm_bytes"]
+            else None
+        ),
         "ratio_increase": tiled["increase_bytes"] / max(untiled["increase_bytes"], 1),
         "objective_end_relative_difference": abs(tiled["objective_end"] - untiled["objective_end"])
         / max(abs(untiled["objective_end"]), 1e-12),
@@ -717,7 +795,7 @@ def print_report(report: dict) -> None:
         )
         print(
             f"{'layer':16s} {'hfmech s':>9s} {'baseline s':>10s} {'ratio':>6s} {'robust':>7s} {'cpu':>6s} "
-            f"{'1 step':>7s}   objective end hfmech / baseline (rel. diff)"
+            f"{'1 step':>7s}   objective end hfmech / baseline (rel. diff; chaos ref.; same input)"
         )
         for preset, e in speed["layers"].items():
             o = e["objective"]
@@ -725,7 +803,8 @@ def print_report(report: dict) -> None:
             print(
                 f"{preset + ' (' + e['layer'] + ')':16s} {e['hfmech']['best_s']:9.2f} {e['baseline']['best_s']:10.2f} "
                 f"{e['speedup_best']:5.2f}x {robust} {e['speedup_cpu_best']:5.2f}x {e['per_step']['speedup_best']:6.2f}x"
-                f"   {o['hfmech_end']:.6g} / {o['baseline_end']:.6g} ({o['end_relative_difference']:.1e})"
+                f"   {o['hfmech_end']:.6g} / {o['baseline_end']:.6g} ({o['end_relative_difference']:.1e}; "
+                f"{o['chaos_reference_relative_difference']:.1e}; {o['same_input_objective_relative_difference']:.1e})"
             )
         for preset, e in speed["layers"].items():
             ps = e["per_step"]
@@ -752,22 +831,47 @@ def print_report(report: dict) -> None:
             print(
                 f"{name:10s} {r['rss_before_bytes'] / 2**20:10.0f} {r['peak_rss_bytes'] / 2**20:9.0f} "
                 f"{r['increase_bytes'] / 2**20:12.0f} {r['dream_seconds']:7.1f} "
-                f"{seams['x_peak_over_median']:9.2f} / {seams['y_peak_over_median']:.2f}"
+                f"{_fmt(seams['x_peak_over_median']):>9s} / {_fmt(seams['y_peak_over_median'])}"
             )
     print()
+    busy = [
+        p
+        for p in (report["machine"].get("cpu_pressure_start"), report["machine"].get("cpu_pressure_end"))
+        if p
+    ]
+    if any(_psi_avg10(p) > 20 for p in busy):
+        print(
+            "WARNING: the CPUs were busy with other work during this run ("
+            + " / ".join(busy)
+            + "): timings are noisy;"
+            " prefer the robust and 1-step ratios, or re-run on an idle machine."
+        )
     if speed:
         sh = speed["layers"]["shallow"]
         robust = f", robust {sh['speedup_robust']:.2f}x" if "speedup_robust" in sh else ""
         print(
             f"HEADLINE speed, shallow layer {sh['layer']}: baseline/hfmech = {sh['speedup_best']:.2f}x best-of-"
-            f"{speed['settings']['repeats']}{robust} (target >= {SPEED_TARGET:g}x); objective end agrees to "
-            f"{sh['objective']['end_relative_difference']:.1e} (relative)"
+            f"{speed['settings']['repeats']}{robust} (target >= {SPEED_TARGET:g}x); objective end relative difference "
+            f"{sh['objective']['end_relative_difference']:.1e} (baseline vs itself rounded the notebook's way: "
+            f"{sh['objective']['chaos_reference_relative_difference']:.1e}; same input: "
+            f"{sh['objective']['same_input_objective_relative_difference']:.1e})"
         )
     if memory:
         print(
             f"HEADLINE peak RSS tiled/untiled = {memory['ratio_total_peak']:.3f} (total peak), "
             f"{memory['ratio_increase']:.3f} (increase over the pre-dream RSS)  (target <= 1/3)"
         )
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _psi_avg10(line: str) -> float:
+    try:
+        return float(line.split("avg10=")[1].split()[0])
+    except (IndexError, ValueError):
+        return 0.0
 
 
 def main(argv=None) -> int:
@@ -788,15 +892,17 @@ def main(argv=None) -> int:
         help="save the tiled and untiled large dreams next to --out (JPEG)",
     )
     parser.add_argument("--_rss-child", dest="rss_child", help=argparse.SUPPRESS)
+    parser.add_argument("--_prepare-child", dest="prepare_child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.rss_child:
         rss_child(json.loads(args.rss_child))
         return 0
+    if args.prepare_child:
+        build_pipeline()
+        print(CHILD_MARKER + "ok", flush=True)
+        return 0
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     cfg = {k: dict(v) for k, v in (QUICK if args.quick else FULL).items()}
     if args.repeats:
         cfg["speed"]["repeats"] = max(1, args.repeats)
@@ -806,20 +912,34 @@ def main(argv=None) -> int:
         "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "quick": args.quick,
         "model": MODEL,
-        "machine": machine_info(args.threads),
+        "machine": {},
         "targets": {"speedup_shallow": SPEED_TARGET, "rss_ratio": RSS_TARGET},
     }
-    image, source = load_source_image(args.image)
-    report["image"] = {"source": source, "size": list(image.size)}
-    pipe, path = build_pipeline()
-    if not args.skip_speed:
-        report["speed"] = speed_benchmark(pipe, path, image, cfg["speed"], args.seed)
-    del pipe
-    gc.collect()
+    pressure_start, loadavg_start = cpu_pressure(), list(os.getloadavg())
+    if not args.image.is_file():
+        log(f"note: test image {args.image} not found; the benchmark uses a generated image instead")
+    # The model is built (or found in the zoo cache) by a child, and the RSS children run before this process
+    # imports torch: Linux carries a process's peak RSS over fork + exec into the child's ru_maxrss, so the
+    # launcher must stay small for the children's ru_maxrss to be their own.
+    prepare_model()
     if not args.skip_memory:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         save_dir = args.out.parent if args.save_images else None
         report["memory"] = memory_benchmark(args.image, cfg["memory"], args.threads, args.seed, save_dir)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    report["machine"] = machine_info(args.threads)
+    report["machine"]["loadavg_start"], report["machine"]["cpu_pressure_start"] = (
+        loadavg_start,
+        pressure_start,
+    )
+    image, source = load_source_image(args.image)
+    report["image"] = {"source": source, "size": list(image.size)}
+    if not args.skip_speed:
+        pipe, path = build_pipeline()
+        report["speed"] = speed_benchmark(pipe, path, image, cfg["speed"], args.seed)
     report["machine"]["loadavg_end"] = list(os.getloadavg())
     report["machine"]["cpu_pressure_end"] = cpu_pressure()
     report["total_seconds"] = time.perf_counter() - started

@@ -13,6 +13,7 @@ works with local folders, Hub ids and (through :func:`hfmech.zoo.resolve`) zoo n
 from transformers import AutoModel, AutoModelForImageClassification
 
 from . import vision  # noqa: F401  (registers backbones and their zoo entries)
+from .analogy import WordAnalogyPipeline
 from .dream import DeepDreamPipeline
 from .hub import register_task, zoo
 
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 TASKS = {
     "deep-dream": DeepDreamPipeline,
+    "word-analogy": WordAnalogyPipeline,
 }
 
 register_task(
@@ -29,4 +31,6 @@ register_task(
     type="image",
 )
 
-__all__ = ["TASKS", "DeepDreamPipeline", "__version__", "zoo"]
+register_task("word-analogy", pipeline_class=WordAnalogyPipeline, pt_model=AutoModel, type="text")
+
+__all__ = ["TASKS", "DeepDreamPipeline", "WordAnalogyPipeline", "__version__", "zoo"]

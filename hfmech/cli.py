@@ -3,9 +3,13 @@
     hfmech zoo list | build NAME [--force] | push NAME --repo ORG/NAME
     hfmech dream INPUT -o OUT [--model NAME] [--layer L] [--octaves N] [--steps N] [--guide IMG] [--seed N]
     hfmech visualize -o OUT [--model NAME] [--layer L] [--channel C] [--size N] [--steps N] [--seed N]
+    hfmech analogy "king - man + woman" [--model NAME] [--method M] [--topn N] [--restrict-vocab N] [--plot OUT.png]
+    hfmech analogy-eval QUESTIONS [--model NAME] [--method M] [--restrict-vocab N] [--json OUT.json]
+    hfmech word2vec-train --data ... --out DIR [...]   (the recipe of ``python -m hfmech.analogy.train``)
     hfmech serve [--host 127.0.0.1] [--port 7860]
 
-User errors (bad images, unknown layers or zoo names, out-of-range parameters) print one ``error:`` line and exit 2.
+User errors (bad images, unknown layers or zoo names, out-of-range parameters, out-of-vocabulary words, malformed
+analogies, unreadable benchmark files) print one ``error:`` line and exit 2.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import sys
 from pathlib import Path
 
 DEFAULT_VISION_MODEL = "efficientnet-lite0-imagenet"
+DEFAULT_VECTORS_MODEL = "glove-6b-50d"
+ANALOGY_METHODS = ("3cosadd", "3cosmul", "pairdirection")
 
 
 def _zoo(args) -> int:
@@ -72,6 +78,10 @@ def _check_output(path: str) -> Path:
 
 
 def _load_deep_dream(model: str):
+    return _load_pipeline("deep-dream", model)
+
+
+def _load_pipeline(task: str, model: str):
     from .errors import USER_ERRORS, ModelLoadError
     from .hub import load_pipeline
 
@@ -79,7 +89,7 @@ def _load_deep_dream(model: str):
     if looks_local and not os.path.exists(os.path.expanduser(model)):
         raise ModelLoadError(f"cannot load model {model!r}: no such folder")
     try:
-        return load_pipeline("deep-dream", model)
+        return load_pipeline(task, model)
     except USER_ERRORS:
         raise
     except (OSError, ValueError) as e:
@@ -148,6 +158,89 @@ def _visualize(args) -> int:
     return 0
 
 
+def _analogy_errors() -> tuple[type[BaseException], ...]:
+    """Analogy input errors that are not (yet) in ``USER_ERRORS``: bad benchmark and vocabulary files."""
+    from .analogy import VocabularyFileError
+    from .analogy.evaluate import BenchmarkFileError
+
+    return (BenchmarkFileError, VocabularyFileError)
+
+
+def _check_plot_output(path: str) -> Path:
+    """``--plot``: a .png/.svg/.pdf path in an existing, writable directory (checked before the model loads)."""
+    from .errors import OutputPathError
+
+    out = Path(os.path.expanduser(path))
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise OutputPathError(f"cannot write {str(out)!r}: use a .png, .svg or .pdf file for --plot")
+    if out.is_dir():
+        raise OutputPathError(f"cannot write {str(out)!r}: it is a directory; pass a file path")
+    if not out.parent.is_dir():
+        raise OutputPathError(f"cannot write {str(out)!r}: the directory {str(out.parent)!r} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise OutputPathError(f"cannot write {str(out)!r}: the directory {str(out.parent)!r} is not writable")
+    return out
+
+
+def _check_json_output(path: str) -> Path:
+    from .errors import OutputPathError
+
+    out = Path(os.path.expanduser(path))
+    if out.is_dir():
+        raise OutputPathError(f"cannot write {str(out)!r}: it is a directory; pass a file path")
+    if not out.parent.is_dir():
+        raise OutputPathError(f"cannot write {str(out)!r}: the directory {str(out.parent)!r} does not exist")
+    return out
+
+
+def _analogy(args) -> int:
+    plot = _check_plot_output(args.plot) if args.plot else None
+    pipe = _load_pipeline("word-analogy", args.model)
+    kwargs = {"method": args.method, "topn": args.topn, "explain": plot is not None}
+    if args.restrict_vocab is not None:
+        kwargs["restrict_vocab"] = args.restrict_vocab
+    answers = pipe(args.query, **kwargs)
+    settings = answers.settings
+    print(
+        f"{answers.query['expression']}   ({settings['method']}, restrict_vocab={settings['restrict_vocab']})"
+    )
+    width = max((len(a["word"]) for a in answers), default=4)
+    for a in answers:
+        print(f"{a['rank']:>3}. {a['word']:<{width}}  {a['score']:.4f}")
+    if plot is not None:
+        answers.figure.savefig(plot, dpi=120, bbox_inches="tight")
+        print(f"plot: {plot}")
+    return 0
+
+
+def _analogy_eval(args) -> int:
+    from .analogy import evaluate_analogies
+
+    json_out = _check_json_output(args.json) if args.json else None
+    if not Path(os.path.expanduser(args.questions)).exists():
+        raise FileNotFoundError(f"no such questions file or folder: {args.questions!r}")
+    pipe = _load_pipeline("word-analogy", args.model)
+    restrict = None if args.restrict_vocab == 0 else args.restrict_vocab
+    result = evaluate_analogies(
+        pipe.model, os.path.expanduser(args.questions), method=args.method, restrict_vocab=restrict
+    )
+    print(result.summary())
+    print(
+        f"{result.dataset} questions, {result.method}, restrict_vocab={result.restrict_vocab}; "
+        f"{result.seconds:.1f} s"
+    )
+    if json_out is not None:
+        json_out.write_text(result.to_json() + "\n", encoding="utf-8")
+        print(f"json: {json_out}")
+    return 0
+
+
+def _word2vec_train(args) -> int:
+    from .analogy.train import main as train_main
+
+    return train_main(args.train_args)
+
+
 def _serve(args) -> int:
     from .serve import build_app, launch_kwargs
 
@@ -206,6 +299,35 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=None)
     v.set_defaults(func=_visualize)
 
+    a = sub.add_parser("analogy", help="solve a word analogy or vector expression (Mikolov et al. 2013)")
+    a.add_argument("query", help="'man:king::woman:?' or an expression like 'king - man + woman'")
+    a.add_argument("--model", default=DEFAULT_VECTORS_MODEL, help="zoo name, local folder or Hub id")
+    a.add_argument("--method", choices=ANALOGY_METHODS, default=None, help="default from the model config")
+    a.add_argument("--topn", type=int, default=10, help="answers to print")
+    a.add_argument(
+        "--restrict-vocab", type=int, default=None, help="only the N most frequent words are candidates"
+    )
+    a.add_argument("--plot", default=None, help="write the parallelogram figure (.png/.svg/.pdf)")
+    a.set_defaults(func=_analogy)
+
+    ae = sub.add_parser("analogy-eval", help="analogy accuracy on a Google / MSR / BATS question set")
+    ae.add_argument("questions", help="questions-words.txt, an MSR file or a BATS folder")
+    ae.add_argument("--model", default=DEFAULT_VECTORS_MODEL, help="zoo name, local folder or Hub id")
+    ae.add_argument("--method", choices=ANALOGY_METHODS, default="3cosadd")
+    ae.add_argument(
+        "--restrict-vocab", type=int, default=30000, help="the N most frequent words only (0: all words)"
+    )
+    ae.add_argument("--json", default=None, help="also write the full results as JSON")
+    ae.set_defaults(func=_analogy_eval)
+
+    w = sub.add_parser(
+        "word2vec-train",
+        help="train word2vec (CBOW / skip-gram) vectors; arguments as `python -m hfmech.analogy.train`",
+        add_help=False,
+    )
+    w.add_argument("train_args", nargs=argparse.REMAINDER, help="passed to hfmech.analogy.train (try --help)")
+    w.set_defaults(func=_word2vec_train)
+
     s = sub.add_parser("serve", help="launch the Gradio app with one tab per mechanism")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
@@ -214,12 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["word2vec-train"]:
+        # every argument, options included, belongs to the recipe's own parser (argparse.REMAINDER would stop at a
+        # leading option such as --data)
+        args = argparse.Namespace(func=_word2vec_train, train_args=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     from .errors import USER_ERRORS
 
     try:
         return args.func(args)
-    except USER_ERRORS as e:
+    except USER_ERRORS + _analogy_errors() as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

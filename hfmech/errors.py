@@ -1,5 +1,7 @@
 """The exceptions that mean "the user's input is wrong" (the CLI and Spaces show their message, no traceback)."""
 
+from .analogy import AnalogyQueryError, OutOfVocabularyError
+from .analogy.io import VectorFileError
 from .dream.pipeline_deep_dream import DreamParameterError
 from .hub.cards import CardTemplateError
 from .hub.zoo import ZooError
@@ -23,6 +25,9 @@ USER_ERRORS = (
     ImageInputError,
     UnknownLayerError,
     DreamParameterError,
+    OutOfVocabularyError,
+    AnalogyQueryError,
+    VectorFileError,
     ZooError,
     CardTemplateError,
     OutputPathError,

@@ -13,9 +13,10 @@ def launch_kwargs() -> dict:
 
 
 def mechanism_demos() -> list[tuple[str, gr.Blocks]]:
+    from .analogy.space import build_demo as build_analogy
     from .dream.space import build_demo as build_dream
 
-    return [("DeepDream", build_dream())]
+    return [("DeepDream", build_dream()), ("Word analogy", build_analogy())]
 
 
 def build_app() -> gr.Blocks:

@@ -35,7 +35,8 @@ apostrophes (``don't``, ``90's``); everything else separates tokens.
 
 Multi-device: the loop runs under ``accelerate launch``; with more than one process each process trains on its own
 contiguous shard of the corpus and the tables are averaged across processes every ``sync_every`` steps (local SGD /
-parameter averaging). On one CPU process that is plain word2vec with ``torch.set_num_threads(threads)``.
+parameter averaging). On one CPU process that is word2vec.c's ``-threads``: ``threads`` hogwild worker threads
+(default: one per core) share the tables, each running single-threaded torch ops.
 
 Recipe::
 
@@ -48,9 +49,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import re
+import threading
 import time
 from array import array
 from dataclasses import asdict, dataclass, field
@@ -233,7 +234,12 @@ def load_corpus(
         ids=ids.astype(np.int32),
         sentence_starts=np.asarray(starts, dtype=np.int64),
         raw_tokens=int(raw_ids.size),
-        source={"data": list(data), "text_column": text_column, "limit": limit, "tokenizer": TOKENIZER_VERSION},
+        source={
+            "data": list(data),
+            "text_column": text_column,
+            "limit": limit,
+            "tokenizer": TOKENIZER_VERSION,
+        },
     )
 
 
@@ -261,6 +267,21 @@ def learning_rate(alpha: float, words_done: float, total_words: float, min_ratio
     return max(alpha * (1.0 - words_done / (total_words + 1.0)), alpha * min_ratio)
 
 
+def contexts(win: torch.Tensor, swin: torch.Tensor, absoff: torch.Tensor, pad: int, gen=None):
+    """Dynamic windows for a batch of centers.
+
+    ``win``/``swin``: (B, 2W+1) token ids / sentence ids around each center (center in the middle); per center
+    ``b ~ U{0..W-1}`` and the context is the words at ``|offset| <= W - b`` in the same sentence. Returns
+    ``(center (B,), ctx (B, 2W) with empty slots = pad, valid (B, 2W) bool)``.
+    """
+    W = win.shape[1] // 2
+    b = torch.randint(0, W, (win.shape[0],), generator=gen, device=win.device)
+    same = torch.cat([swin[:, :W], swin[:, W + 1 :]], dim=1) == swin[:, W : W + 1]
+    valid = same & (absoff[None, :] <= (W - b)[:, None])
+    ctx = torch.where(valid, torch.cat([win[:, :W], win[:, W + 1 :]], dim=1), pad)
+    return win[:, W], ctx, valid
+
+
 @dataclass
 class Word2VecConfig:
     model: str = "cbow"
@@ -277,6 +298,7 @@ class Word2VecConfig:
     batch_size: int = 1024
     seed: int = 1
     threads: int | None = None
+    """CPU worker threads (hogwild, like word2vec.c's -threads); None: one per core"""
     table_size: int = 10_000_000
     max_sentence_length: int = 1000
     sync_every: int = 64
@@ -296,10 +318,14 @@ class Word2VecTrainer:
 
     def __init__(self, corpus: Corpus, config: Word2VecConfig, accelerator=None):
         self.corpus, self.config = corpus, config
-        if config.threads:
-            torch.set_num_threads(config.threads)
         self.accelerator = accelerator
         self.device = accelerator.device if accelerator is not None else torch.device("cpu")
+        # CPU: ``threads`` hogwild worker threads, each running single-threaded torch ops (OpenMP teams stall
+        # badly when the cores are shared); accelerators: one stream of large batches.
+        if self.device.type == "cpu":
+            self.workers = config.threads or os.cpu_count() or 1
+        else:
+            self.workers = 1
         self.rank = accelerator.process_index if accelerator is not None else 0
         self.world = accelerator.num_processes if accelerator is not None else 1
         V, D = len(corpus.words), config.size
@@ -311,7 +337,9 @@ class Word2VecTrainer:
         syn0[V] = 0
         self.syn0 = syn0.float().to(self.device)
         self.syn1neg = torch.zeros(V, D, device=self.device)
-        self.table = torch.from_numpy(unigram_table(corpus.counts, table_size=config.table_size)).to(self.device)
+        self.table = torch.from_numpy(unigram_table(corpus.counts, table_size=config.table_size)).to(
+            self.device
+        )
         self.keep_prob = keep_probabilities(corpus.counts, config.sample).astype(np.float32)
         self.sentence_of = np.repeat(
             np.arange(len(corpus.sentence_starts) - 1, dtype=np.int32), np.diff(corpus.sentence_starts)
@@ -341,56 +369,59 @@ class Word2VecTrainer:
         W, V = self.config.window, len(self.corpus.words)
         tokens = np.concatenate([np.full(W, V, np.int64), ids[pos].astype(np.int64), np.full(W, V, np.int64)])
         sent = np.concatenate([np.full(W, -1, np.int32), self.sentence_of[pos], np.full(W, -2, np.int32)])
-        return torch.from_numpy(tokens), torch.from_numpy(sent), pos
+        return torch.from_numpy(tokens).to(self.device), torch.from_numpy(sent).to(self.device), pos
 
     def train_epoch(self, epoch: int | None = None, log_every: float = 30.0, log=print) -> dict:
+        """One pass over the (freshly subsampled) corpus by ``workers`` hogwild threads (word2vec.c's threads):
+        worker ``w`` takes batches ``w, w + workers, ...`` so all of them move through the corpus together and
+        the learning-rate schedule stays linear; they update the shared tables in place without locks."""
         cfg = self.config
         epoch = self.epochs_done if epoch is None else epoch
         tokens, sent, pos = self._epoch_stream(epoch)
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-        W, B, V = cfg.window, cfg.batch_size, len(self.corpus.words)
         n = pos.size
-        offsets = torch.cat([torch.arange(-W, 0), torch.arange(1, W + 1)])
-        tok_win = tokens.unfold(0, 2 * W + 1, 1)  # (n, 2W+1) views: row i = window around center i
-        sent_win = sent.unfold(0, 2 * W + 1, 1)
-        ctx_cols = torch.cat([torch.arange(0, W), torch.arange(W + 1, 2 * W + 1)])
-        absoff = offsets.abs()
-        total_words = cfg.epochs * self.corpus.train_words
-        base_words = epoch * self.corpus.train_words
+        workers = self.workers
         t0 = time.perf_counter()
-        last_log, loss_sum, loss_n = t0, 0.0, 0
-        steps = 0
-        for start in range(0, n, B):
-            stop = min(start + B, n)
-            alpha = learning_rate(cfg.alpha, base_words + float(pos[start]), total_words, cfg.min_alpha_ratio)
-            win = tok_win[start:stop]
-            swin = sent_win[start:stop]
-            center = win[:, W]
-            b = torch.randint(0, W, (stop - start,), generator=gen)
-            valid = (swin[:, ctx_cols] == swin[:, W : W + 1]) & (absoff[None, :] <= (W - b)[:, None])
-            ctx = torch.where(valid, win[:, ctx_cols], V)
-            if cfg.model == "cbow":
-                loss = self._cbow_step(center, ctx, valid, alpha, gen)
-            else:
-                loss = self._skipgram_step(center, ctx, valid, alpha, gen)
-            loss_sum += loss[0]
-            loss_n += loss[1]
-            steps += 1
-            if self.world > 1 and steps % cfg.sync_every == 0:
-                self._average()
-            now = time.perf_counter()
-            if log is not None and now - last_log > log_every:
-                done = base_words + float(pos[stop - 1])
-                log(
-                    f"epoch {epoch + 1}/{cfg.epochs} {100 * stop / n:5.1f}% alpha {alpha:.5f} "
-                    f"{done / total_words * 100:5.1f}% of training, "
-                    f"{(float(pos[stop - 1]) + 1) / (now - t0):,.0f} words/s"
-                )
-                last_log = now
+        results = [(0.0, 0)] * workers
+        progress = [0] * workers
+
+        errors: list[BaseException] = []
+
+        def work(w: int):
+            try:
+                results[w] = self._run_batches(epoch, tokens, sent, pos, w, workers, progress)
+            except BaseException as exc:  # re-raised in the calling thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(workers)]
+        intra_op = torch.get_num_threads()
+        if self.device.type == "cpu":
+            torch.set_num_threads(1)  # each hogwild worker runs single-threaded ops
+        try:
+            for th in threads:
+                th.start()
+            last_log = t0
+            while alive := [th for th in threads if th.is_alive()]:
+                alive[0].join(timeout=0.5)
+                now = time.perf_counter()
+                if log is not None and now - last_log > log_every:
+                    done = min(progress)
+                    log(
+                        f"epoch {epoch + 1}/{cfg.epochs} {100 * done / max(n, 1):5.1f}%, "
+                        f"{(float(pos[min(done, n - 1)]) + 1) / (now - t0):,.0f} words/s"
+                    )
+                    last_log = now
+            for th in threads:
+                th.join()
+        finally:
+            torch.set_num_threads(intra_op)
+        if errors:
+            raise errors[0]
         if self.world > 1:
             self._average()
         dt = time.perf_counter() - t0
         self.epochs_done = epoch + 1
+        loss_sum = sum(r[0] for r in results)
+        loss_n = sum(r[1] for r in results)
         rec = {
             "epoch": epoch + 1,
             "seconds": dt,
@@ -402,24 +433,55 @@ class Word2VecTrainer:
         self.history.append(rec)
         return rec
 
+    def _run_batches(self, epoch, tokens, sent, pos, worker, workers, progress) -> tuple[float, int]:
+        cfg = self.config
+        gen = torch.Generator(device=self.device).manual_seed((cfg.seed * 1_000_003 + epoch) * 64 + worker)
+        W, B, V = cfg.window, cfg.batch_size, len(self.corpus.words)
+        n = pos.size
+        # |offset| of the 2W context slots
+        absoff = torch.cat([torch.arange(W, 0, -1), torch.arange(1, W + 1)]).to(tokens.device)
+        tok_win = tokens.unfold(0, 2 * W + 1, 1)  # (n, 2W+1) views: row i = window around center i
+        sent_win = sent.unfold(0, 2 * W + 1, 1)
+        total_words = cfg.epochs * self.corpus.train_words
+        base_words = epoch * self.corpus.train_words
+        loss_sum, loss_n = 0.0, 0
+        for steps, start in enumerate(range(worker * B, n, workers * B), start=1):
+            stop = min(start + B, n)
+            alpha = learning_rate(cfg.alpha, base_words + float(pos[start]), total_words, cfg.min_alpha_ratio)
+            center, ctx, valid = contexts(tok_win[start:stop], sent_win[start:stop], absoff, V, gen)
+            step = self._cbow_step if cfg.model == "cbow" else self._skipgram_step
+            loss = step(center, ctx, valid, alpha, gen, monitor=steps % 8 == 1)
+            loss_sum += loss[0]
+            loss_n += loss[1]
+            progress[worker] = stop
+            if self.world > 1 and steps % cfg.sync_every == 0:
+                self._average()
+        progress[worker] = n
+        return loss_sum, loss_n
+
     def _average(self):
         for t in (self.syn0, self.syn1neg):
             t.copy_(self.accelerator.reduce(t, reduction="mean"))
 
     def _targets(self, center: torch.Tensor, gen) -> tuple[torch.Tensor, torch.Tensor]:
         k = self.config.negative
-        neg = self.table[torch.randint(0, self.table.numel(), (center.numel(), k), generator=gen)]
+        draws = torch.randint(
+            0, self.table.numel(), (center.numel() * k,), generator=gen, device=center.device
+        )
+        neg = self.table.index_select(0, draws).view(-1, k)
         targets = torch.cat([center[:, None], neg], dim=1)
-        labels = torch.zeros(targets.shape, dtype=torch.float32)
+        labels = torch.zeros(targets.shape, dtype=torch.float32, device=center.device)
         labels[:, 0] = 1.0
-        live = torch.ones(targets.shape, dtype=torch.bool)
+        live = torch.ones(targets.shape, dtype=torch.bool, device=center.device)
         live[:, 1:] = neg != center[:, None]
         return targets, labels, live
 
-    def _output_layer(self, h: torch.Tensor, targets, labels, live, alpha: float, row_live=None):
+    def _output_layer(
+        self, h: torch.Tensor, targets, labels, live, alpha: float, row_live=None, monitor=True
+    ):
         """Negative-sampling layer: returns the error ``neu1e`` for the inputs and updates syn1neg in place."""
         D = h.shape[1]
-        out = self.syn1neg[targets]  # (B, 1+k, D)
+        out = self.syn1neg.index_select(0, targets.reshape(-1)).view(*targets.shape, D)  # (B, 1+k, D)
         f = torch.bmm(out, h[:, :, None]).squeeze(2)
         sig = torch.sigmoid(f)
         sig = torch.where(f > MAX_EXP, 1.0, torch.where(f < -MAX_EXP, 0.0, sig))
@@ -428,29 +490,28 @@ class Word2VecTrainer:
         g = torch.where(mask, err, 0.0) * alpha
         neu1e = torch.bmm(g[:, None, :], out).squeeze(1)
         self.syn1neg.index_add_(0, targets.reshape(-1), (g[:, :, None] * h[:, None, :]).reshape(-1, D))
-        # objective: -log sigma(+-f) of the live terms (for monitoring only)
-        with torch.no_grad():
-            ll = torch.nn.functional.logsigmoid(torch.where(labels > 0, f, -f))
-            loss = -(ll * mask).sum().item()
-            cnt = int(mask[:, 0].sum())
-        return neu1e, (loss, cnt)
+        if not monitor:
+            return neu1e, (0.0, 0)
+        # objective: -log sigma(+-f) of the live terms, per center word (monitoring only)
+        ll = torch.nn.functional.logsigmoid(torch.where(labels > 0, f, -f))
+        return neu1e, (-(ll * mask).sum().item(), int(mask[:, 0].sum()))
 
-    def _cbow_step(self, center, ctx, valid, alpha, gen):
+    def _cbow_step(self, center, ctx, valid, alpha, gen, monitor=True):
         V = len(self.corpus.words)
         cw = valid.sum(1)
         h = torch.nn.functional.embedding_bag(ctx, self.syn0, mode="mean", padding_idx=V)
         targets, labels, live = self._targets(center, gen)
-        neu1e, loss = self._output_layer(h, targets, labels, live, alpha, row_live=cw > 0)
+        neu1e, loss = self._output_layer(h, targets, labels, live, alpha, row_live=cw > 0, monitor=monitor)
         # word2vec.c: every context word gets the full neu1e (not divided by cw)
         self.syn0.index_add_(0, ctx[valid], neu1e.repeat_interleave(cw, dim=0))
         return loss
 
-    def _skipgram_step(self, center, ctx, valid, alpha, gen):
+    def _skipgram_step(self, center, ctx, valid, alpha, gen, monitor=True):
         inputs = ctx[valid]
         predicted = center[:, None].expand_as(ctx)[valid]
-        h = self.syn0[inputs]
+        h = self.syn0.index_select(0, inputs)
         targets, labels, live = self._targets(predicted, gen)
-        neu1e, loss = self._output_layer(h, targets, labels, live, alpha)
+        neu1e, loss = self._output_layer(h, targets, labels, live, alpha, monitor=monitor)
         self.syn0.index_add_(0, inputs, neu1e)
         return loss
 
@@ -487,7 +548,9 @@ class Word2VecTrainer:
         theirs = state["config"]
         differ = [k for k in mine if k not in ("threads", "epochs") and mine[k] != theirs.get(k)]
         if differ or state["vocab_size"] != len(self.corpus.words):
-            raise ValueError(f"checkpoint in {folder} was made with different settings: {differ or 'vocabulary'}")
+            raise ValueError(
+                f"checkpoint in {folder} was made with different settings: {differ or 'vocabulary'}"
+            )
         tensors = load_file(str(weights))
         self.syn0.copy_(tensors["syn0"])
         self.syn1neg.copy_(tensors["syn1neg"])
@@ -544,7 +607,9 @@ def export_vectors(
 # ------------------------------------------------------------------------------------------------------- recipe
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hfmech.analogy.train", description=__doc__.split("\n")[0])
-    p.add_argument("--data", nargs="+", required=True, help="local parquet/csv/json/txt files, or a Hub dataset id")
+    p.add_argument(
+        "--data", nargs="+", required=True, help="local parquet/csv/json/txt files, or a Hub dataset id"
+    )
     p.add_argument("--text-column", default="text")
     p.add_argument("--limit", type=int, default=None, help="only the first N rows (quick runs)")
     p.add_argument("--model", choices=["cbow", "skipgram"], default="cbow")
@@ -558,7 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alpha", type=float, default=None, help="default: 0.05 (cbow), 0.025 (skipgram)")
     p.add_argument("--batch-size", type=int, default=1024, help="center words per vectorised step")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="CPU hogwild worker threads (default: one per core)"
+    )
     p.add_argument("--export-top", type=int, default=None, help="export only the N most frequent words")
     p.add_argument("--export-dtype", default="float16", choices=["float16", "float32"])
     p.add_argument("--out", required=True, help="output folder (checkpoint each epoch; resumes if present)")
@@ -569,15 +636,27 @@ def main(argv: list[str] | None = None) -> int:
     accelerator = Accelerator()
     log = accelerator.print
     t0 = time.perf_counter()
-    corpus = load_corpus(args.data, args.text_column, min_count=args.min_count, max_vocab=args.max_vocab,
-                         limit=args.limit)
+    corpus = load_corpus(
+        args.data, args.text_column, min_count=args.min_count, max_vocab=args.max_vocab, limit=args.limit
+    )
     t_vocab = time.perf_counter() - t0
-    log(f"corpus: {corpus.raw_tokens:,} tokens, {corpus.train_words:,} in vocabulary ({len(corpus.words):,} words), "
-        f"{len(corpus.sentence_starts) - 1:,} sentences; {t_vocab:.1f}s")
+    log(
+        f"corpus: {corpus.raw_tokens:,} tokens, {corpus.train_words:,} in vocabulary ({len(corpus.words):,} words), "
+        f"{len(corpus.sentence_starts) - 1:,} sentences; {t_vocab:.1f}s"
+    )
     config = Word2VecConfig(
-        model=args.model, size=args.size, window=args.window, negative=args.negative, sample=args.sample,
-        min_count=args.min_count, max_vocab=args.max_vocab, epochs=args.epochs, alpha=args.alpha,
-        batch_size=args.batch_size, seed=args.seed, threads=args.threads,
+        model=args.model,
+        size=args.size,
+        window=args.window,
+        negative=args.negative,
+        sample=args.sample,
+        min_count=args.min_count,
+        max_vocab=args.max_vocab,
+        epochs=args.epochs,
+        alpha=args.alpha,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        threads=args.threads,
     )
     trainer = Word2VecTrainer(corpus, config, accelerator=accelerator)
     ckpt = Path(args.out) / "checkpoint"
@@ -591,20 +670,31 @@ def main(argv: list[str] | None = None) -> int:
         extra = {
             "algorithm": "word2vec.c negative sampling (hfmech.analogy.train)",
             "settings": asdict(config),
-            "corpus": {**corpus.source, "raw_tokens": corpus.raw_tokens, "train_words": corpus.train_words,
-                       "full_vocab_size": len(corpus.words),
-                       "sentences": len(corpus.sentence_starts) - 1},
+            "corpus": {
+                **corpus.source,
+                "raw_tokens": corpus.raw_tokens,
+                "train_words": corpus.train_words,
+                "full_vocab_size": len(corpus.words),
+                "sentences": len(corpus.sentence_starts) - 1,
+            },
             "tokenization": "remove <br />, lower-case, tokens = runs of letters/digits joined by inner apostrophes",
             "seconds_vocab_pass": t_vocab,
             "seconds_training": train_seconds,
             "seconds_this_run": t_train,
             "words_per_sec": corpus.train_words * len(history) / max(train_seconds, 1e-9),
             "words_per_sec_definition": "in-vocabulary corpus words (before subsampling) x epochs / training time",
-            "threads": torch.get_num_threads(),
+            "threads": trainer.workers,
             "history": history,
         }
-        info = export_vectors(corpus.words, corpus.counts, trainer.vectors, args.out, top=args.export_top,
-                              dtype=args.export_dtype, extra=extra)
+        info = export_vectors(
+            corpus.words,
+            corpus.counts,
+            trainer.vectors,
+            args.out,
+            top=args.export_top,
+            dtype=args.export_dtype,
+            extra=extra,
+        )
         log(f"wrote {args.out}: {info['vocab_size']:,} words, {info['words_per_sec']:,.0f} words/s")
     return 0
 

@@ -1,0 +1,9 @@
+"""Word-analogy Space (Gradio): all logic lives in hfmech.analogy.space."""
+
+from hfmech.analogy.space import build_demo
+from hfmech.serve import launch_kwargs
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch(**launch_kwargs())
