@@ -18,8 +18,8 @@ Measured:
    Python loop around ``most_similar``), which takes minutes at 30k, so it is not run over all 400k words (its cost
    grows linearly with the vocabulary: the 30k time x 13 is the estimate the JSON reports as such).
 2. **hfmech over the whole vocabulary**: the Google set at ``restrict_vocab=400000`` with 3CosAdd (the pruned exact
-   search; the cluster index build is timed separately and included in the total), checked against the exhaustive
-   search on a sample of questions.
+   search; the cluster index build is timed separately and included in the total; best of ``--repeats`` runs, wall
+   and CPU seconds), checked against the exhaustive search on a sample of questions.
 3. **Accuracies** (word2vec convention, 30k): Google 3CosAdd / 3CosMul / PairDirection (semantic, syntactic, total,
    coverage, top-n curve), MSR and BATS 3.0 with 3CosAdd; word similarity (Spearman, coverage) on every file in
    ``similarity/``, with gensim's ``evaluate_word_pairs`` Spearman beside ours where its format applies.
@@ -89,6 +89,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "analogy_eval.json"))
     parser.add_argument("--quick", action="store_true", help="skip the gensim 30k run, MSR and BATS")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs of the 400k evaluation (best reported)"
+    )
     args = parser.parse_args(argv)
 
     if not GOOGLE.is_file():
@@ -143,19 +146,35 @@ def main(argv=None) -> int:
             f"{not mismatches}; hfmech {gensim_seconds / ours['gensim'].seconds:.1f}x faster"
         )
 
-    # 2. the whole vocabulary
-    start = time.perf_counter()
-    cluster_index_for(model, len(model))
-    index_seconds = time.perf_counter() - start
-    full = evaluate_analogies(model, GOOGLE, restrict_vocab=len(model), convention="word2vec")
+    # 2. the whole vocabulary (best of --repeats; the cluster index is rebuilt each time and timed apart)
+    runs = []
+    for _ in range(args.repeats):
+        model._cluster_cache = None
+        wall, cpu = time.perf_counter(), time.process_time()
+        cluster_index_for(model, len(model))
+        index_wall, index_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter(), time.process_time()
+        full = evaluate_analogies(model, GOOGLE, restrict_vocab=len(model), convention="word2vec")
+        runs.append(
+            {
+                "index_seconds": index_wall,
+                "index_cpu_seconds": index_cpu,
+                "search_seconds": time.perf_counter() - wall,
+                "search_cpu_seconds": time.process_time() - cpu,
+            }
+        )
+        runs[-1]["total_seconds"] = runs[-1]["index_seconds"] + runs[-1]["search_seconds"]
+    best = min(runs, key=lambda r: r["total_seconds"])
     report["google_400k_hfmech"] = {
         **short(full),
-        "index_build_seconds": index_seconds,
-        "total_seconds_with_index": index_seconds + full.seconds,
+        **best,
+        "runs": runs,
+        "note": "wall and process CPU seconds (CPU counts every thread); best of the runs by total wall time",
     }
     print(
-        f"hfmech google 400k 3cosadd: {full.accuracy:.4f}; search {full.seconds:.2f} s + index {index_seconds:.2f} s "
-        f"(scored {full.search.get('scored_fraction', 1.0):.3f} of the pairs)"
+        f"hfmech google 400k 3cosadd: {full.accuracy:.4f}; best total {best['total_seconds']:.2f} s = index "
+        f"{best['index_seconds']:.2f} s + search {best['search_seconds']:.2f} s (CPU {best['index_cpu_seconds']:.2f} + "
+        f"{best['search_cpu_seconds']:.2f} s); scored {full.search.get('scored_fraction', 1.0):.3f} of the pairs"
     )
     # exactness check of the pruned search on a sample
     rng = np.random.default_rng(0)

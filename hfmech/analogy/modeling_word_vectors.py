@@ -426,6 +426,9 @@ class WordVectorsModel(PreTrainedModel):
     def __len__(self) -> int:
         return len(self._words)
 
+    def __bool__(self) -> bool:  # a model is truthy even before its vocabulary is loaded (len() == 0)
+        return True
+
     def __contains__(self, word) -> bool:
         return isinstance(word, str) and self._lookup(word) is not None
 

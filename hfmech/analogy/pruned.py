@@ -50,7 +50,6 @@ from .search import (
     blocked_topk,
     exhaustive_search,
     parallel,
-    torch_threads,
 )
 
 #: Two-level spherical k-means: ``COARSE_CLUSTERS`` clusters, each split into ``FINE_CLUSTERS`` (4096 in all).
@@ -107,19 +106,32 @@ def _kmeans(points: torch.Tensor, k: int, sample_size: int, generator: torch.Gen
     return centroids
 
 
-def build_cluster_index(unit: torch.Tensor, seed: int = 0) -> ClusterIndex:
-    """Two-level spherical k-means of the rows of ``unit`` (deterministic for a given ``seed``)."""
+def build_cluster_index(unit: torch.Tensor, seed: int = 0, workers: int | None = None) -> ClusterIndex:
+    """Two-level spherical k-means of the rows of ``unit`` (deterministic for a given ``seed``; the 32 second-level
+    k-means run in parallel, each with its own seeded generator)."""
     n = unit.shape[0]
-    generator = torch.Generator().manual_seed(seed)
-    coarse = _assign(unit, _kmeans(unit, COARSE_CLUSTERS, KMEANS_SAMPLE, generator))
+    coarse_centroids = _kmeans(unit, COARSE_CLUSTERS, KMEANS_SAMPLE, torch.Generator().manual_seed(seed))
+    coarse = torch.empty(n, dtype=torch.long)
+    chunk = 32768
+
+    def assign_coarse(starts: list[int]) -> None:
+        for start in starts:
+            coarse[start : start + chunk] = _assign(unit[start : start + chunk], coarse_centroids)
+
+    parallel(assign_coarse, list(range(0, n, chunk)), workers)
     labels = torch.empty(n, dtype=torch.long)
-    for group in range(COARSE_CLUSTERS):
-        members = (coarse == group).nonzero().squeeze(1)
-        if members.numel() == 0:
-            continue
-        points = unit[members]
-        centroids = _kmeans(points, FINE_CLUSTERS, FINE_SAMPLE, generator)
-        labels[members] = group * FINE_CLUSTERS + _assign(points, centroids)
+
+    def split(groups: list[int]) -> None:  # each group writes only its own members' labels
+        for group in groups:
+            members = (coarse == group).nonzero().squeeze(1)
+            if members.numel() == 0:
+                continue
+            points = unit[members]
+            generator = torch.Generator().manual_seed(seed * 7919 + group + 1)
+            centroids = _kmeans(points, FINE_CLUSTERS, FINE_SAMPLE, generator)
+            labels[members] = group * FINE_CLUSTERS + _assign(points, centroids)
+
+    parallel(split, list(range(COARSE_CLUSTERS)), workers)
     perm = torch.argsort(labels, stable=True)
     sizes = torch.bincount(labels, minlength=COARSE_CLUSTERS * FINE_CLUSTERS).numpy()
     sizes = sizes[sizes > 0]
@@ -138,8 +150,7 @@ def cluster_index_for(model, restrict: int) -> ClusterIndex:
     key = (id(unit), restrict)
     cache = getattr(model, "_cluster_cache", None)
     if cache is None or cache[0] != key or cache[1] is not unit:
-        with torch_threads(LOOP_THREADS):
-            index = build_cluster_index(unit[:restrict])
+        index = build_cluster_index(unit[:restrict])
         model._cluster_cache = cache = (key, unit, index)
     return cache[2]
 
