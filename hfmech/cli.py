@@ -158,14 +158,6 @@ def _visualize(args) -> int:
     return 0
 
 
-def _analogy_errors() -> tuple[type[BaseException], ...]:
-    """Analogy input errors that are not (yet) in ``USER_ERRORS``: bad benchmark and vocabulary files."""
-    from .analogy import VocabularyFileError
-    from .analogy.evaluate import BenchmarkFileError
-
-    return (BenchmarkFileError, VocabularyFileError)
-
-
 def _check_plot_output(path: str) -> Path:
     """``--plot``: a .png/.svg/.pdf path in an existing, writable directory (checked before the model loads)."""
     from .errors import OutputPathError
@@ -347,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except USER_ERRORS + _analogy_errors() as e:
+    except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

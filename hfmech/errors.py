@@ -1,6 +1,7 @@
 """The exceptions that mean "the user's input is wrong" (the CLI and Spaces show their message, no traceback)."""
 
-from .analogy import AnalogyQueryError, OutOfVocabularyError
+from .analogy import AnalogyQueryError, OutOfVocabularyError, VocabularyFileError
+from .analogy.evaluate import BenchmarkFileError
 from .analogy.io import VectorFileError
 from .dream.pipeline_deep_dream import DreamParameterError
 from .hub.cards import CardTemplateError
@@ -28,6 +29,8 @@ USER_ERRORS = (
     OutOfVocabularyError,
     AnalogyQueryError,
     VectorFileError,
+    VocabularyFileError,
+    BenchmarkFileError,
     ZooError,
     CardTemplateError,
     OutputPathError,

@@ -398,14 +398,15 @@ def evaluate_analogies(
     case_insensitive: bool = True,
     dataset: str = "auto",
     convention: str = "word2vec",
-    max_rank: int | None = 10,
+    max_rank: int | None = 5,
     strategy: str = "auto",
 ) -> AnalogyEvaluation:
     """Accuracy of ``model`` on an analogy benchmark; see the module docstring for the rules.
 
     ``restrict_vocab``: questions and candidates use only the first N words (``None``: all; larger than the
-    vocabulary: clamped). ``max_rank``: gold ranks are computed exactly up to this value (``None``: all ranks, which
-    rules out the pruned search). ``strategy`` is passed to ``analogy_batch``.
+    vocabulary: clamped). ``max_rank``: gold ranks are computed exactly up to this value, worse ones are reported as
+    0 (``None``: every rank, which rules out the pruned search over large vocabularies; 5 keeps the whole Google set
+    over 400k words at about 4 s here, 10 costs ~25 % more). ``strategy`` is passed to ``analogy_batch``.
     """
     started = time.perf_counter()
     method = normalise_method(method)
