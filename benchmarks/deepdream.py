@@ -12,16 +12,19 @@ Two measurements, each against a baseline measured in the same run (ratios, neve
    written like the google/deepdream notebook: same weights, same octaves, jitter, mean-abs step, clipping and seed,
    but every step runs the *whole* network (all blocks, head, classifier — Caffe's ``net.forward()`` without
    ``end=``), captures the layer with a forward hook, and back-propagates from the objective; no tiling. The maths
-   is the same, so both reach the same objective value; the script reports both values, their relative
-   difference, the best-of-N wall-clock time of each and ``baseline / hfmech``. The deep preset is timed the same
-   way for context, and a per-step microbenchmark (one forward + backward at the finest octave) gives the ratio
-   the whole dream tends to.
+   is the same (hfmech runs a BatchNorm-folded, channels-last copy of the model: the same function up to float
+   rounding), so both reach the same objective value. Reported: both values and their relative difference, with
+   two yardsticks: the objective of both on the *same* input (agrees to float precision), and the baseline against
+   itself with its step rounded the notebook's way (dreams are chaotic: rounding alone moves the end value); the
+   best-of-N wall-clock time of each and ``baseline / hfmech``. The deep preset is timed the same way for context,
+   and a per-step microbenchmark (one forward + backward at the finest octave) gives the ratio the whole dream
+   tends to, with what-if variants of the truncated forward for profiling.
 2. **Peak RSS.** A 2048 x 2048 dream of the default layer, tiled (``tile_size=512``) and untiled, each in a fresh
    subprocess: ``ru_maxrss`` at the end of the child, and the RSS just before the dream (model and imports loaded)
    so the dream's own increase can be reported separately. Also a seam check of the tiled result.
 
-The JSON records the machine (cores, torch version and threads, load average: on a shared machine the timings are
-noisy; ratios of interleaved runs are more stable than the absolute times).
+The JSON records the machine (cores, torch version and threads, load average and CPU pressure: on a shared machine
+whole-run timings are noisy; the per-step-minimum ("robust") and one-step ratios are much more stable).
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@
 - :mod:`.pipeline_word_analogy` — :class:`WordAnalogyPipeline`, task ``"word-analogy"``.
 """
 
-from . import io  # noqa: F401  (registers the glove-6b-50d zoo entry)
+from . import (
+    io,  # noqa: F401  (registers the glove-6b-50d zoo entry)
+    zoo_cbow,  # noqa: F401  (registers the cbow-imdb zoo entry)
+)
 from .evaluate import evaluate_analogies, evaluate_similarity
 from .modeling_word_vectors import (
     AnalogyQueryError,

@@ -29,8 +29,9 @@ API (``model`` a :class:`WordVectorsModel`)::
 
 ``restrict_vocab=N`` makes only the first ``N`` words candidates (all methods); ``None`` means the whole vocabulary and
 a value above the vocabulary size is clamped to it. Inputs outside the restriction are still usable as inputs (as in
-gensim). Input words are never returned as answers. Lookups try the word as given, then its NFC form, then (for a
-``lowercase`` vocabulary) its lower-case form; a miss raises :class:`OutOfVocabularyError` with close spellings.
+gensim). Input words are never returned as answers. Lookups try the word as given, then its stripped NFC form
+(lower-cased for a ``lowercase`` vocabulary), then, in a cased vocabulary, its lower-case form; a miss raises
+:class:`OutOfVocabularyError` with close spellings.
 """
 
 from __future__ import annotations
@@ -443,7 +444,10 @@ class WordVectorsModel(PreTrainedModel):
     def _lookup(self, word: str) -> int | None:
         index = self._key_to_index.get(word)
         if index is None:
-            index = self._key_to_index.get(self.normalize_word(word))
+            normal = self.normalize_word(word)
+            index = self._key_to_index.get(normal)
+            if index is None and not self.config.lowercase:
+                index = self._key_to_index.get(normal.lower())  # a cased vocabulary: "Queen" finds "queen"
         return index
 
     def index(self, word: str) -> int:

@@ -35,7 +35,7 @@ Output: an :class:`AnalogyAnswers` — a list of ``{"word", "score", "rank"}`` d
 ``.settings`` and ``.figure``. Input words are never answers.
 
 Rules for words: each is stripped and NFC-normalised; a lower-case vocabulary (``config.lowercase``, e.g. GloVe) gets
-lower-cased words, a cased one is tried as written first. Repeated words are allowed and count as often as they
+lower-cased words, a cased one is tried as written, then lower-cased. Repeated words are allowed and count as often as they
 appear (``"king - king + queen"`` is ``queen`` alone, with ``king`` and ``queen`` excluded); a query whose words
 cancel out completely is an error, and so is PairDirection with ``a == b``. Input words outside ``restrict_vocab`` are
 still used as inputs.

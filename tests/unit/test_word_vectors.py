@@ -103,7 +103,13 @@ def test_king_minus_man_plus_woman_is_queen_exactly():
 
 def test_keyed_vectors_api():
     model = royal_model()
-    assert len(model) == len(ROYAL) and "king" in model and "KING" not in model and 3 not in model
+    assert (
+        len(model) == len(ROYAL)
+        and "king" in model
+        and "KING" in model
+        and "kings" not in model
+        and 3 not in model
+    )
     assert model.index("queen") == 5 and model.index_to_key[5] == "queen" and model.key_to_index["queen"] == 5
     np.testing.assert_array_equal(model["king"], np.array(ROYAL["king"], dtype=np.float32))
     assert model[["king", "queen"]].shape == (2, 3)
@@ -291,7 +297,10 @@ def test_out_of_vocabulary_errors_name_every_word_with_suggestions():
 def test_lookup_normalises_case_for_lowercase_vocabularies_and_unicode_to_nfc():
     cased = royal_model()
     lower = royal_model(lowercase=True)
-    assert "King" not in cased and "King" in lower and lower.index("KING") == lower.index("king")
+    assert "King" in lower and lower.index("KING") == lower.index("king")
+    assert cased.index("King") == cased.index("king")  # cased vocabulary: as written, then lower-cased
+    both = WordVectorsModel.from_arrays(["US", "us"], None, np.eye(2))
+    assert both.index("US") == 0 and both.index("us") == 1 and both.index("Us") == 1
     decomposed = unicodedata.normalize("NFD", "café")
     assert decomposed != "café" and cased.index(decomposed) == cased.index("café")
 
