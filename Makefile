@@ -59,6 +59,11 @@ test: setup-dev browser lint
 bench: setup-dev
 	$(PY) benchmarks/deepdream.py --out benchmarks/results/deepdream.json
 	$(PY) benchmarks/analogy_eval.py --out benchmarks/results/analogy_eval.json
+	$(PY) benchmarks/style.py --out benchmarks/results/style.json
+	$(PY) benchmarks/perception.py --out benchmarks/results/perception.json
+	$(PY) benchmarks/style_audio.py --seconds 5 --out benchmarks/results/style_audio.json
+	$(PY) benchmarks/sentiment.py --out benchmarks/results/sentiment.json
+	HFMECH_CORAL_DIR=$${HFMECH_CORAL_DIR:-../shared/data/models/coral-mobilenet} $(PY) benchmarks/perception_transfer.py --steps 30 --views 2 --size 128 --resolution 128 --pgd-steps 10 --out benchmarks/results/perception_transfer.json
 
 # word2vec trainer vs gensim on IMDB (same run, same 2 cores): ~20 minutes on the full corpus.
 bench-word2vec: setup-dev

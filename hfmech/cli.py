@@ -6,6 +6,13 @@
     hfmech analogy "king - man + woman" [--model NAME] [--method M] [--topn N] [--restrict-vocab N] [--plot OUT.png]
     hfmech analogy-eval QUESTIONS [--model NAME] [--method M] [--restrict-vocab N] [--json OUT.json]
     hfmech word2vec-train --data ... --out DIR [...]   (the recipe of ``python -m hfmech.analogy.train``)
+    hfmech style CONTENT STYLE [STYLE...] -o OUT [--weights W...] [--size N] [--backbone NAME] [--keep-colors]
+    hfmech style-audio CONTENT STYLE -o OUT.wav [--steps N] [--seconds S] [--seed N] [--n-filters N] [--model NAME]
+    hfmech sentiment "TEXT" [--model NAME] [--unit N] [--trace]
+    hfmech sentiment-generate "The movie" [--clamp +1.0 | --clamp UNIT=VALUE ...] [--max-bytes N] [--seed N]
+    hfmech sentiment-train --out DIR [...]   (the recipe of ``python -m hfmech.sentiment.train``)
+    hfmech perceive "hammerhead" -o OUT.png [--strokes 20] [--blobs 0] [--palette 6] [--optimizer adam|es] [--size 224]
+                    [--steps N] [--seed N] [--svg OUT.svg] [--model NAME]
     hfmech serve [--host 127.0.0.1] [--port 7860]
 
 User errors (bad images, unknown layers or zoo names, out-of-range parameters, out-of-vocabulary words, malformed
@@ -20,7 +27,10 @@ import sys
 from pathlib import Path
 
 DEFAULT_VISION_MODEL = "efficientnet-lite0-imagenet"
+DEFAULT_STYLE_MODEL = "vgg16-hed-trunk"
 DEFAULT_VECTORS_MODEL = "glove-6b-50d"
+DEFAULT_AUDIO_STYLE_MODEL = "random-audio-conv"
+DEFAULT_SENTIMENT_MODEL = "mlstm-imdb"
 ANALOGY_METHODS = ("3cosadd", "3cosmul", "pairdirection")
 
 
@@ -233,6 +243,179 @@ def _word2vec_train(args) -> int:
     return train_main(args.train_args)
 
 
+def _style(args) -> int:
+    """Gatys et al. image style transfer; ``--backbone`` is a zoo name, local folder or Hub id."""
+    from .style import StyleSettings, StyleTransferPipeline
+    from .vision.image_io import save_image_atomic
+
+    out_path = _check_output(args.output)
+    settings = dict(
+        size=args.size,
+        steps=args.steps,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        init=args.init,
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
+        style_scale=args.style_scale,
+        keep_colors=args.keep_colors,
+        scales=args.scales,
+    )
+    StyleSettings().updated(**settings)  # range checks before the model and the images are loaded
+    StyleTransferPipeline.blend_weights(args.style, args.weights)
+    pipe = _load_pipeline("style-transfer", args.backbone)
+    result = pipe(args.content, style=args.style, style_weights=args.weights, seed=args.seed, **settings)
+    save_image_atomic(result["image"], out_path)
+    history = result["loss_history"]
+    first, last = (history[0], history[-1]) if history else (float("nan"), float("nan"))
+    print(
+        f"{out_path}  {result['image'].width}x{result['image'].height}  loss {first:.4g} -> {last:.4g} "
+        f"(content {result['content_loss']:.3g}, style {result['style_loss']:.3g}, scales {result['scales']})"
+    )
+    return 0
+
+
+def _style_audio(args) -> int:
+    """Ulyanov & Lebedev audio style transfer; ``--seconds`` keeps the first S seconds of each input."""
+    from .errors import OutputPathError
+    from .style.audio import WRITE_FORMATS, AudioNotFoundError, save_audio_atomic
+    from .style.pipeline_audio_style_transfer import AudioStyleSettings
+
+    out = Path(os.path.expanduser(args.output))
+    if out.suffix.lower() not in WRITE_FORMATS:
+        raise OutputPathError(
+            f"cannot write {str(out)!r}: unknown audio suffix {out.suffix or '(none)'!r}; "
+            f"use one of {', '.join(sorted(WRITE_FORMATS))}"
+        )
+    _check_json_output(args.output)  # a directory, or a missing parent directory
+    if not os.access(out.parent, os.W_OK):
+        raise OutputPathError(f"cannot write {str(out)!r}: the directory {str(out.parent)!r} is not writable")
+    for path in (args.content, args.style):
+        if not Path(os.path.expanduser(path)).exists():
+            raise AudioNotFoundError(f"no such audio file: {path!r}")
+    settings = dict(
+        steps=args.steps,
+        content_weight=args.content_weight,
+        n_filters=args.n_filters,
+        griffin_lim_iters=args.griffin_lim_iters,
+        max_seconds=args.seconds,
+        on_too_long="truncate" if args.seconds is not None else None,
+    )
+    AudioStyleSettings().updated(**settings)  # range checks before the model and the audio are loaded
+    pipe = _load_pipeline("audio-style-transfer", args.model)
+    result = pipe(args.content, style=args.style, seed=args.seed, **settings)
+    save_audio_atomic(result["audio"], result["sampling_rate"], out)
+    (style_start, style_end), (content_start, content_end) = result["style_loss"], result["content_loss"]
+    print(
+        f"{out}  {len(result['audio']) / result['sampling_rate']:.2f} s at {result['sampling_rate']} Hz; "
+        f"style loss {style_start:.4g} -> {style_end:.4g}, content loss {content_start:.4g} -> {content_end:.4g}"
+    )
+    return 0
+
+
+def _sentiment(args) -> int:
+    pipe = _load_pipeline("sentiment-neuron", args.model)
+    out = pipe(args.text, unit=args.unit, return_trace=args.trace)
+    print(
+        f"{out['label']}  score={out['score']:.3f}  unit {out['unit']} ({out['state']}) = {out['value']:+.4f}"
+    )
+    if args.trace:
+        for ch, v in zip(out["text"], out["trace"]):
+            print(f"{ch!r}\t{v:+.4f}")
+    return 0
+
+
+def _parse_clamp_arg(items: list[str] | None):
+    """``--clamp 1.0`` (the sentiment unit, positive-up scale) or ``--clamp 12=0.5 --clamp 40=-1`` (raw units)."""
+    from .sentiment import ClampError
+
+    if not items:
+        return None
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]  # a number: validated by the pipeline
+    clamp = {}
+    for item in items:
+        unit, sep, value = item.partition("=")
+        if not sep:
+            raise ClampError(f"--clamp {item!r}: use one number, or UNIT=VALUE pairs")
+        try:
+            clamp[int(unit)] = value
+        except ValueError:
+            raise ClampError(f"--clamp {item!r}: the unit must be an integer") from None
+    return clamp
+
+
+def _sentiment_generate(args) -> int:
+    clamp = _parse_clamp_arg(args.clamp)
+    pipe = _load_pipeline("sentiment-neuron", args.model)
+    out = pipe.generate(
+        args.prompt,
+        clamp=clamp,
+        max_bytes=args.max_bytes,
+        temperature=args.temperature,
+        seed=args.seed,
+        clamp_on=args.clamp_on,
+    )
+    print(out["prompt"] + out["text"])
+    return 0
+
+
+def _sentiment_train(args) -> int:
+    from .sentiment.train import main as train_main
+
+    return train_main(args.train_args)
+
+
+def _perceive(args) -> int:
+    from .perception.targets import resolve_class
+    from .vision.image_io import save_image_atomic
+
+    out_path = _check_output(args.output)
+    svg_path = _check_svg_output(args.svg) if args.svg else None
+    # an unknown class name fails before the model loads
+    resolve_class(int(args.target) if args.target.strip().isdigit() else args.target)
+    kwargs = dict(
+        strokes=args.strokes,
+        blobs=args.blobs,
+        palette=args.palette,
+        optimizer=args.optimizer,
+        size=args.size,
+        steps=args.steps,
+    )
+    pipe = _load_pipeline("perception-engine", args.model)
+    result = pipe(args.target, seed=args.seed, **{k: v for k, v in kwargs.items() if v is not None})
+    save_image_atomic(result["image"], out_path)
+    if svg_path is not None:
+        tmp = svg_path.with_name(f".{svg_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(result["svg"], encoding="utf-8")
+        os.replace(tmp, svg_path)
+    scores = result["scores"]
+    print(
+        f"{out_path}  {result['target']['label']} (class {result['target']['index']}), {result['steps']} steps, "
+        f"{result['renders']} renders, {result['seconds']:.1f} s"
+    )
+    for role in ("training", "held_out"):
+        for name, p in scores[role].items():
+            print(f"  {role:<9} {name:<24} p = {p:.4f}")
+    if svg_path is not None:
+        print(f"svg: {svg_path}")
+    return 0
+
+
+def _check_svg_output(path: str) -> Path:
+    from .errors import OutputPathError
+
+    out = Path(os.path.expanduser(path))
+    if out.suffix.lower() != ".svg":
+        raise OutputPathError(f"cannot write {str(out)!r}: --svg needs a .svg file")
+    if out.is_dir() or not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise OutputPathError(
+            f"cannot write {str(out)!r}: not a file path in an existing, writable directory"
+        )
+    return out
+
+
 def _serve(args) -> int:
     from .serve import build_app, launch_kwargs
 
@@ -320,6 +503,114 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("train_args", nargs=argparse.REMAINDER, help="passed to hfmech.analogy.train (try --help)")
     w.set_defaults(func=_word2vec_train)
 
+    st = sub.add_parser("style", help="image style transfer (Gatys et al. 2016)")
+    st.add_argument("content", help="content image")
+    st.add_argument("style", nargs="+", help="one or more style images")
+    st.add_argument(
+        "-o", "--output", required=True, help="output image (.png/.jpg/.webp), written atomically"
+    )
+    st.add_argument("--weights", type=float, nargs="+", default=None, help="blend weight per style image")
+    st.add_argument(
+        "--backbone",
+        "--model",
+        dest="backbone",
+        default=DEFAULT_STYLE_MODEL,
+        help="vgg16-hed-trunk | random-multiscale | random-vgg, a local folder or a Hub id",
+    )
+    st.add_argument("--size", type=int, default=None, help="output's longer side in px")
+    st.add_argument(
+        "--scales", type=int, nargs="+", default=None, help="coarse-to-fine sizes (default: auto)"
+    )
+    st.add_argument("--steps", type=int, default=None, help="optimiser steps per scale")
+    st.add_argument("--optimizer", choices=["lbfgs", "adam"], default=None)
+    st.add_argument("--learning-rate", type=float, default=None)
+    st.add_argument("--init", choices=["content", "noise", "style"], default=None)
+    st.add_argument("--content-weight", type=float, default=None)
+    st.add_argument("--style-weight", type=float, default=None)
+    st.add_argument("--tv-weight", type=float, default=None)
+    st.add_argument("--style-scale", type=float, default=None, help="style size relative to the content's")
+    st.add_argument(
+        "--keep-colors",
+        nargs="?",
+        const="luminance",
+        choices=["luminance", "histogram"],
+        default=None,
+        help="keep the content's colours: luminance-only transfer (default) or histogram matching",
+    )
+    st.add_argument("--seed", type=int, default=None)
+    st.set_defaults(func=_style)
+
+    sa = sub.add_parser("style-audio", help="audio style transfer, one random conv (Ulyanov & Lebedev 2016)")
+    sa.add_argument("content", help="content audio (WAV, FLAC, MP3, OGG)")
+    sa.add_argument("style", help="style audio")
+    sa.add_argument("-o", "--output", required=True, help="output audio (.wav/.flac/.mp3/.ogg), atomic write")
+    sa.add_argument("--model", default=DEFAULT_AUDIO_STYLE_MODEL, help="zoo name, local folder or Hub id")
+    sa.add_argument("--steps", type=int, default=None, help="L-BFGS iterations (default from the model: 300)")
+    sa.add_argument("--seconds", type=float, default=None, help="use the first S seconds of each input")
+    sa.add_argument("--seed", type=int, default=None)
+    sa.add_argument("--content-weight", type=float, default=None, help="alpha (default 1e-2)")
+    sa.add_argument("--n-filters", type=int, default=None, help="random filters (4096; fewer = faster)")
+    sa.add_argument("--griffin-lim-iters", type=int, default=None, help="phase reconstruction rounds (500)")
+    sa.set_defaults(func=_style_audio)
+
+    se = sub.add_parser("sentiment", help="read a review with the sentiment neuron (Radford et al. 2017)")
+    se.add_argument("text", help="the review text")
+    se.add_argument("--model", default=DEFAULT_SENTIMENT_MODEL, help="zoo name, local folder or Hub id")
+    se.add_argument(
+        "--unit", type=int, default=None, help="unit to read (default: the model's sentiment unit)"
+    )
+    se.add_argument("--trace", action="store_true", help="print the unit's value after every character")
+    se.set_defaults(func=_sentiment)
+
+    sg = sub.add_parser("sentiment-generate", help="generate a review with the sentiment unit clamped")
+    sg.add_argument("prompt", nargs="?", default="", help="text to continue (default: start a review)")
+    sg.add_argument("--model", default=DEFAULT_SENTIMENT_MODEL, help="zoo name, local folder or Hub id")
+    sg.add_argument(
+        "--clamp",
+        action="append",
+        default=None,
+        help="a number (sentiment unit, +: positive) or UNIT=VALUE (repeatable); default: no clamp",
+    )
+    sg.add_argument(
+        "--clamp-on", choices=["c", "h", "both"], default=None, help="default from the model config"
+    )
+    sg.add_argument("--max-bytes", type=int, default=200)
+    sg.add_argument("--temperature", type=float, default=1.0)
+    sg.add_argument("--seed", type=int, default=0)
+    sg.set_defaults(func=_sentiment_generate)
+
+    stn = sub.add_parser(
+        "sentiment-train",
+        help="train the byte mLSTM; arguments as `python -m hfmech.sentiment.train`",
+        add_help=False,
+    )
+    stn.add_argument(
+        "train_args", nargs=argparse.REMAINDER, help="passed to hfmech.sentiment.train (try --help)"
+    )
+    stn.set_defaults(func=_sentiment_train)
+
+    pe = sub.add_parser(
+        "perceive", help="Perception Engine: draw an ImageNet class for a classifier ensemble"
+    )
+    pe.add_argument("target", help="ImageNet class name (any WordNet lemma, e.g. 'electric fan') or index")
+    pe.add_argument(
+        "-o", "--output", required=True, help="output image (.png/.jpg/.webp), written atomically"
+    )
+    pe.add_argument("--model", default="perception-ensemble-lite", help="zoo name, local folder or Hub id")
+    pe.add_argument(
+        "--strokes", type=int, default=None, help="number of strokes (default from the model config)"
+    )
+    pe.add_argument("--blobs", type=int, default=None, help="number of filled blobs")
+    pe.add_argument(
+        "--palette", type=int, default=None, help="number of inks from the default palette (1..10)"
+    )
+    pe.add_argument("--optimizer", choices=["adam", "es"], default=None)
+    pe.add_argument("--size", type=int, default=None, help="canvas side in pixels (32..1024)")
+    pe.add_argument("--steps", type=int, default=None, help="optimisation steps (ES: iterations)")
+    pe.add_argument("--seed", type=int, default=None)
+    pe.add_argument("--svg", default=None, help="also write the drawing as SVG")
+    pe.set_defaults(func=_perceive)
+
     s = sub.add_parser("serve", help="launch the Gradio app with one tab per mechanism")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
@@ -329,7 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["word2vec-train"]:
+    if argv[:1] == ["sentiment-train"]:
+        args = argparse.Namespace(func=_sentiment_train, train_args=argv[1:])
+    elif argv[:1] == ["word2vec-train"]:
         # every argument, options included, belongs to the recipe's own parser (argparse.REMAINDER would stop at a
         # leading option such as --data)
         args = argparse.Namespace(func=_word2vec_train, train_args=argv[1:])

@@ -6,8 +6,32 @@ from .analogy.io import VectorFileError
 from .dream.pipeline_deep_dream import DreamParameterError
 from .hub.cards import CardTemplateError
 from .hub.zoo import ZooError
+from .perception import (
+    DrawingParameterError,
+    EnsembleConfigError,
+    ObjectiveError,
+    OptimizerError,
+    PerceptionParameterError,
+    TransformParameterError,
+    UnknownClassError,
+)
+from .perception.transfer import TransferInputError
+from .sentiment.convert_openai import OpenAIWeightsError
+from .sentiment.datasets import DatasetFileError
+from .sentiment.generation import ClampError
+from .sentiment.judge import JudgeUnavailableError
+from .sentiment.lm_neuron import LMNeuronError
+from .sentiment.modeling_mlstm import UnknownUnitError
+from .sentiment.pipeline_sentiment_neuron import SentimentConfigError
+from .sentiment.preprocessing import SentimentInputError
+from .sentiment.probe import ProbeInputError
+from .style.audio import AudioInputError, AudioOutputError
+from .style.pipeline_audio_style_transfer import AudioStyleParameterError
+from .style.pipeline_style_transfer import StyleParameterError
 from .vision.features import UnknownLayerError
 from .vision.image_io import ImageInputError
+from .vision.tflite_reader import TFLiteFormatError
+from .vision.vgg import VGGCheckpointError
 
 
 class OutputPathError(ValueError):
@@ -36,6 +60,29 @@ USER_ERRORS = (
     OutputPathError,
     ModelLoadError,
     HubError,
+    DatasetFileError,
+    ProbeInputError,
+    JudgeUnavailableError,
+    LMNeuronError,
+    SentimentInputError,
+    UnknownUnitError,
+    ClampError,
+    SentimentConfigError,
+    OpenAIWeightsError,
+    AudioInputError,
+    AudioOutputError,
+    AudioStyleParameterError,
+    StyleParameterError,
+    VGGCheckpointError,
+    UnknownClassError,
+    DrawingParameterError,
+    PerceptionParameterError,
+    TransformParameterError,
+    ObjectiveError,
+    OptimizerError,
+    EnsembleConfigError,
+    TransferInputError,
+    TFLiteFormatError,
     FileNotFoundError,
 )
 

@@ -15,8 +15,17 @@ def launch_kwargs() -> dict:
 def mechanism_demos() -> list[tuple[str, gr.Blocks]]:
     from .analogy.space import build_demo as build_analogy
     from .dream.space import build_demo as build_dream
+    from .perception.space import build_demo as build_perception
+    from .sentiment.space import build_demo as build_sentiment
+    from .style.space import build_demo as build_style
 
-    return [("DeepDream", build_dream()), ("Word analogy", build_analogy())]
+    return [
+        ("DeepDream", build_dream()),
+        ("Style transfer", build_style()),
+        ("Sentiment neuron", build_sentiment()),
+        ("Word analogy", build_analogy()),
+        ("Perception Engine", build_perception()),
+    ]
 
 
 def build_app() -> gr.Blocks:

@@ -1,1 +1,66 @@
-"""Mechanism 3 — sentiment: the sentiment neuron (Radford, Jozefowicz & Sutskever 2017)."""
+"""Mechanism 3 — sentiment: the sentiment neuron (Radford, Jozefowicz & Sutskever 2017).
+
+A byte-level multiplicative LSTM (:mod:`.modeling_mlstm`) trained to predict the next byte of reviews
+(:mod:`.train`), OpenAI's released weights (:mod:`.convert_openai`), clamped generation (:mod:`.generation`) and the
+``sentiment-neuron`` pipeline (:mod:`.pipeline_sentiment_neuron`); the zoo entry ``mlstm-imdb`` (:mod:`.zoo_mlstm`)
+ships hfmech's own trained weights.
+"""
+
+from . import zoo_mlstm, zoo_smollm2  # noqa: F401  (register the zoo entries)
+from .convert_openai import OpenAIWeightsError, convert_openai
+from .datasets import DatasetFileError, TextSplits, load_amazon, load_benchmark, load_imdb, load_sst2
+from .generation import ClampError, generate, parse_clamp
+from .judge import JudgeUnavailableError, SentimentJudge, measure_steering
+from .lm_neuron import LMNeuronError, clamp_units, featurize, generate_clamped
+from .modeling_mlstm import MLSTMConfig, MLSTMForByteLM, MLSTMOutput, UnknownUnitError
+from .pipeline_sentiment_neuron import SentimentConfigError, SentimentNeuronPipeline, char_values
+from .preprocessing import SentimentInputError, clean_text, preprocess
+from .probe import (
+    ProbeInputError,
+    ProbeResult,
+    UnitResult,
+    data_efficiency_curve,
+    discover_unit,
+    find_unit,
+    single_unit_accuracy,
+    train_with_reg_cv,
+)
+
+__all__ = [
+    "DatasetFileError",
+    "JudgeUnavailableError",
+    "LMNeuronError",
+    "ProbeInputError",
+    "ProbeResult",
+    "SentimentJudge",
+    "TextSplits",
+    "UnitResult",
+    "clamp_units",
+    "data_efficiency_curve",
+    "discover_unit",
+    "featurize",
+    "find_unit",
+    "generate_clamped",
+    "load_amazon",
+    "load_benchmark",
+    "load_imdb",
+    "load_sst2",
+    "measure_steering",
+    "single_unit_accuracy",
+    "train_with_reg_cv",
+    "ClampError",
+    "MLSTMConfig",
+    "MLSTMForByteLM",
+    "MLSTMOutput",
+    "OpenAIWeightsError",
+    "SentimentConfigError",
+    "SentimentInputError",
+    "SentimentNeuronPipeline",
+    "UnknownUnitError",
+    "char_values",
+    "clean_text",
+    "convert_openai",
+    "generate",
+    "parse_clamp",
+    "preprocess",
+]

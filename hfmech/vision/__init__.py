@@ -18,6 +18,8 @@ from .image_io import (
     tensor_to_image,
 )
 from .labels import imagenet_labels
+from .mobilenet import MobileNetConfig, MobileNetForImageClassification, load_coral_tflite
+from .vgg import VGGConfig, VGGModel, load_hed_h5, load_torchvision_checkpoint
 
 __all__ = [
     "EfficientNetLiteConfig",
@@ -27,12 +29,19 @@ __all__ = [
     "ImageInputError",
     "ImageNotFoundError",
     "ImageTooLargeError",
+    "MobileNetConfig",
+    "MobileNetForImageClassification",
     "UnknownLayerError",
+    "VGGConfig",
+    "VGGModel",
     "available_layers",
     "classify",
     "image_to_tensor",
     "imagenet_labels",
+    "load_hed_h5",
+    "load_coral_tflite",
     "load_image",
+    "load_torchvision_checkpoint",
     "load_upstream_checkpoint",
     "save_image_atomic",
     "tensor_to_image",

@@ -1,0 +1,153 @@
+"""Two ways to move a drawing's parameters until the ensemble agrees: gradients (Adam) or a black box (White's ES).
+
+- :func:`optimize_adam` — Adam (Kingma & Ba 2015) on the raw parameters, ascending the differentiable objective
+  through the rasteriser, the robustness transforms and every training member; one render per step.
+- :func:`optimize_es` — the evolution strategy White (2018) used on *non-differentiable* drawing systems (his
+  plotter and screen-print renderers), in the form of Salimans et al. (2017, "Evolution Strategies as a Scalable
+  Alternative to Reinforcement Learning"): a population of ``population`` perturbations ``θ ± σ ε`` (antithetic
+  pairs, ``ε ~ N(0, I)``), each scored by the black-box reward, fitness shaped by centred ranks (``rank / (P − 1)
+  − ½``, invariant to the reward's scale), and the step ``θ ← θ + α / (P σ) · Σ_i F_i ε_i``. White's settings are
+  the defaults: population 100, ``σ = 0.01``, ``α = 0.0005``; it stops when the reward reaches ``stop_reward``
+  (0.9999) or has not improved for ``patience`` iterations. Every candidate costs one render.
+
+Both return an :class:`OptimizationResult` with the parameters, the history and the number of renders used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+
+class OptimizerError(ValueError):
+    """An unknown optimiser or an out-of-range optimiser setting."""
+
+
+OPTIMIZERS = ("adam", "es")
+
+
+@dataclass
+class OptimizationResult:
+    flat: torch.Tensor  # (D,) final raw parameters
+    history: list[dict] = field(default_factory=list)
+    renders: int = 0
+    steps: int = 0
+    stopped: str = "steps"
+    seconds: float = 0.0
+
+
+def optimize_adam(
+    flat: torch.Tensor,
+    evaluate: Callable[[torch.Tensor, int], dict],
+    steps: int,
+    learning_rate: float = 0.05,
+    stop: Callable[[dict], bool] | None = None,
+    callback: Callable[[int, dict], None] | None = None,
+) -> OptimizationResult:
+    """Maximise ``evaluate(params (1, D), step)["objective"]`` (a differentiable scalar) with Adam.
+
+    ``evaluate`` returns a dict with ``objective`` (tensor), ``renders`` (int) and any floats to record;
+    ``stop(record)`` ends early (e.g. the ensemble's probability reached a threshold).
+    """
+    if not isinstance(steps, int) or steps < 0:
+        raise OptimizerError(f"steps must be a non-negative integer, got {steps!r}")
+    params = flat.detach().clone().reshape(1, -1).requires_grad_(True)
+    opt = torch.optim.Adam([params], lr=learning_rate)
+    result = OptimizationResult(flat=params.detach()[0])
+    start = time.perf_counter()
+    for step in range(steps):
+        opt.zero_grad(set_to_none=True)
+        out = evaluate(params, step)
+        (-out["objective"]).backward()
+        opt.step()
+        result.renders += int(out.get("renders", 1))
+        record = {"step": step, "renders": result.renders, "seconds": time.perf_counter() - start}
+        record.update(
+            {
+                k: float(v.detach()) if torch.is_tensor(v) else float(v)
+                for k, v in out.items()
+                if k != "renders"
+            }
+        )
+        result.history.append(record)
+        result.steps = step + 1
+        if callback is not None:
+            callback(step, record)
+        if stop is not None and stop(record):
+            result.stopped = "threshold"
+            break
+    result.flat = params.detach()[0]
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def centered_ranks(values: torch.Tensor) -> torch.Tensor:
+    """Fitness shaping of Salimans et al. (2017): ranks scaled to ``[-½, ½]`` (ties broken by order)."""
+    ranks = torch.empty_like(values)
+    ranks[values.argsort()] = torch.arange(values.numel(), dtype=values.dtype)
+    return ranks / max(values.numel() - 1, 1) - 0.5
+
+
+def optimize_es(
+    flat: torch.Tensor,
+    fitness: Callable[[torch.Tensor, int], torch.Tensor],
+    iterations: int,
+    population: int = 100,
+    sigma: float = 0.01,
+    alpha: float = 0.0005,
+    stop_reward: float = 0.9999,
+    patience: int = 50,
+    generator: torch.Generator | None = None,
+    callback: Callable[[int, dict], None] | None = None,
+) -> OptimizationResult:
+    """Maximise the black-box ``fitness(params (P, D), iteration) -> rewards (P,)`` (no gradients used).
+
+    Each iteration scores ``population`` antithetic candidates plus the current mean (``P + 1`` renders); the
+    mean's reward is the one recorded, compared with ``stop_reward`` and tracked for ``patience``.
+    """
+    if not isinstance(population, int) or population < 2 or population % 2:
+        raise OptimizerError(f"population must be an even integer >= 2, got {population!r}")
+    if not (isinstance(sigma, int | float) and sigma > 0 and isinstance(alpha, int | float) and alpha > 0):
+        raise OptimizerError(f"sigma and alpha must be positive, got {sigma!r}, {alpha!r}")
+    if not isinstance(iterations, int) or iterations < 0:
+        raise OptimizerError(f"iterations must be a non-negative integer, got {iterations!r}")
+    theta = flat.detach().clone().reshape(-1)
+    result = OptimizationResult(flat=theta.clone())
+    best, since_best = -float("inf"), 0
+    start = time.perf_counter()
+    with torch.no_grad():
+        for it in range(iterations):
+            half = torch.randn(population // 2, theta.numel(), generator=generator, dtype=theta.dtype)
+            eps = torch.cat([half, -half])  # antithetic pairs
+            candidates = torch.cat([theta[None], theta[None] + sigma * eps])
+            rewards = fitness(candidates, it).to(theta.dtype)
+            current, shaped = float(rewards[0]), centered_ranks(rewards[1:])
+            theta = theta + alpha / (population * sigma) * (shaped @ eps)
+            result.renders += population + 1
+            record = {
+                "step": it,
+                "renders": result.renders,
+                "seconds": time.perf_counter() - start,
+                "reward": current,
+                "population_best": float(rewards[1:].max()),
+            }
+            result.history.append(record)
+            result.steps = it + 1
+            if callback is not None:
+                callback(it, record)
+            if current > best:
+                best, since_best = current, 0
+            else:
+                since_best += 1
+            if current >= stop_reward:
+                result.stopped = "threshold"
+                break
+            if since_best >= patience:
+                result.stopped = "no improvement"
+                break
+    result.flat = theta
+    result.seconds = time.perf_counter() - start
+    return result

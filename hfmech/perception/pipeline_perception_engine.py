@@ -1,0 +1,364 @@
+"""``PerceptionEnginePipeline`` — task ``"perception-engine"``: draw an ImageNet class with a few inked marks.
+
+Tom White, "Perception Engines" (2018) and "Shared Visual Abstractions" (2019): a *drawing system* that can only
+place a few strokes and blobs in a handful of inks is optimised until an *ensemble* of ImageNet classifiers agrees
+that the drawing shows the target class; classifiers never used in the loop (*held-out* judges) then read the same
+abstraction. One call:
+
+1. resolve the target (a class name — any WordNet lemma, with close-name suggestions — or an index);
+2. draw random marks (:class:`~hfmech.perception.drawing.DrawingSpec`: ``strokes``, ``blobs``, ``palette``);
+3. each step: shift every ink by a random misregistration, render at ``size`` px
+   (:func:`~hfmech.perception.render.render`), take ``views`` random physical views
+   (:class:`~hfmech.perception.transforms.RobustnessTransforms`), score them with every *training* member
+   (``log_probs (M, views, 1000)``) and ascend the objective (:mod:`~hfmech.perception.objectives`) with Adam, or
+   search with White's ES (``optimizer="es"``, black box: no gradients);
+4. stop after ``steps`` or when the training members' mean probability of the target on the clean render reaches
+   ``stop_probability``;
+5. render the final drawing (exact palette colours), export it as SVG, and score it with every member — training and
+   held-out — on the clean render.
+
+Defaults come from ``model.config.perception_engine``; any call argument overrides. Example::
+
+    import hfmech
+    from transformers import pipeline
+    engine = pipeline("perception-engine", model=hfmech.zoo.build("perception-ensemble-lite"))
+    out = engine("electric fan", seed=0)
+    out["image"].save("fan.png"); open("fan.svg", "w").write(out["svg"])
+    out["scores"]["training"], out["scores"]["held_out"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from tqdm.auto import tqdm
+from transformers import Pipeline
+
+from ..vision.fusion import fold_batchnorm
+from ..vision.image_io import tensor_to_image
+from .drawing import DrawingParameterError, DrawingSpec, default_palette
+from .objectives import check_objective, ensemble_objective, reward
+from .optimizers import OPTIMIZERS, OptimizerError, optimize_adam, optimize_es
+from .render import render
+from .svg import to_svg
+from .targets import resolve_class
+from .transforms import RobustnessTransforms
+
+MAX_SIZE = 1024
+MIN_SIZE = 32
+
+
+class PerceptionParameterError(ValueError):
+    """A Perception Engine parameter is out of range or of the wrong type."""
+
+
+@dataclass
+class PerceptionEngineSettings:
+    """Every knob of one drawing; defaults tuned for a 2-core CPU (see docs/perception.md)."""
+
+    steps: int = 300
+    learning_rate: float = 0.1
+    views: int = 2
+    size: int = 224
+    resolution: int | None = 160  # members' input side while optimising; None = each member's own image_size
+    objective: str = "mean-log-prob"
+    optimizer: str = "adam"
+    stop_probability: float | None = 0.95
+    check_every: int = 5
+    population: int = 100
+    sigma: float = 0.01
+    alpha: float = 0.0005
+    stop_reward: float = 0.9999
+    patience: int = 50
+    drawing: dict = field(default_factory=dict)
+    transforms: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config) -> PerceptionEngineSettings:
+        stored = dict(getattr(config, "perception_engine", None) or {})
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in known})
+
+    def updated(self, **overrides) -> PerceptionEngineSettings:
+        values = asdict(self)
+        for key in ("drawing", "transforms"):
+            merged = dict(values[key])
+            merged.update(overrides.pop(key, None) or {})
+            values[key] = merged
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = PerceptionEngineSettings(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        def check(ok, message):
+            if not ok:
+                raise PerceptionParameterError(message)
+
+        def is_int(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        check(
+            is_int(self.steps) and 0 <= self.steps <= 10000, f"steps must be in 0..10000, got {self.steps!r}"
+        )
+        check(
+            isinstance(self.learning_rate, int | float) and 0 < self.learning_rate <= 10,
+            f"learning_rate must be in (0, 10], got {self.learning_rate!r}",
+        )
+        check(is_int(self.views) and 1 <= self.views <= 64, f"views must be in 1..64, got {self.views!r}")
+        check(
+            is_int(self.size) and MIN_SIZE <= self.size <= MAX_SIZE,
+            f"size must be an integer in {MIN_SIZE}..{MAX_SIZE} px, got {self.size!r}",
+        )
+        check(
+            self.resolution is None or (is_int(self.resolution) and MIN_SIZE <= self.resolution <= MAX_SIZE),
+            f"resolution must be None or in {MIN_SIZE}..{MAX_SIZE}, got {self.resolution!r}",
+        )
+        try:
+            check_objective(self.objective)
+        except ValueError as e:
+            raise PerceptionParameterError(str(e)) from e
+        check(
+            self.optimizer in OPTIMIZERS,
+            f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}",
+        )
+        check(
+            self.stop_probability is None
+            or (isinstance(self.stop_probability, int | float) and 0 < self.stop_probability <= 1),
+            f"stop_probability must be None or in (0, 1], got {self.stop_probability!r}",
+        )
+        check(is_int(self.check_every) and self.check_every >= 1, "check_every must be a positive integer")
+        check(
+            is_int(self.population) and 2 <= self.population <= 1000 and self.population % 2 == 0,
+            f"population must be an even integer in 2..1000, got {self.population!r}",
+        )
+        check(
+            isinstance(self.sigma, int | float) and self.sigma > 0, f"sigma must be > 0, got {self.sigma!r}"
+        )
+        check(
+            isinstance(self.alpha, int | float) and self.alpha > 0, f"alpha must be > 0, got {self.alpha!r}"
+        )
+        check(is_int(self.patience) and self.patience >= 1, "patience must be a positive integer")
+
+
+class PerceptionEnginePipeline(Pipeline):
+    """Draw a class for an ensemble; see the module docstring. Input: a class name or index. Output dict:
+
+    - ``image``: the drawing (PIL, ``size × size``, exact palette colours), ``svg``: the same drawing as SVG text;
+    - ``target``: ``{"index", "label"}``;
+    - ``scores``: ``{"training": {member: p(target)}, "held_out": {member: p(target)}}`` on the clean render;
+    - ``history``: one record per step (objective, ensemble probability where checked, renders, seconds);
+    - ``drawing``: the parameters (background, strokes with points/width/ink/colour, blobs), normalised units;
+    - ``renders``, ``steps``, ``stopped``, ``seconds``, ``settings``.
+    """
+
+    _load_tokenizer = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_processor = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.model.eval()
+        self.settings = PerceptionEngineSettings.from_config(self.model.config)
+        self._fast_members = None
+
+    def get_inference_context(self):
+        return torch.enable_grad
+
+    def _sanitize_parameters(
+        self,
+        strokes=None,
+        blobs=None,
+        palette=None,
+        background=None,
+        points_per_stroke=None,
+        optimizer=None,
+        objective=None,
+        steps=None,
+        learning_rate=None,
+        views=None,
+        size=None,
+        resolution=None,
+        stop_probability=None,
+        transforms=None,
+        population=None,
+        sigma=None,
+        alpha=None,
+        patience=None,
+        seed=None,
+        progress=None,
+        callback=None,
+    ):
+        drawing = {}
+        if strokes is not None:
+            drawing["num_strokes"] = strokes
+        if blobs is not None:
+            drawing["num_blobs"] = blobs
+        if points_per_stroke is not None:
+            drawing["points_per_stroke"] = points_per_stroke
+        if palette is not None:
+            drawing["palette"] = (
+                default_palette(palette)
+                if isinstance(palette, int) and not isinstance(palette, bool)
+                else palette
+            )
+        if background is not None:
+            drawing["background"] = background
+        overrides = dict(
+            optimizer=optimizer,
+            objective=objective,
+            steps=steps,
+            learning_rate=learning_rate,
+            views=views,
+            size=size,
+            resolution=resolution,
+            stop_probability=stop_probability,
+            population=population,
+            sigma=sigma,
+            alpha=alpha,
+            patience=patience,
+            drawing=drawing,
+            transforms=transforms,
+        )
+        # validated here, before any work: preprocess and _forward run later (Pipeline.__init__ calls this before
+        # our __init__ has set self.settings)
+        base = getattr(self, "settings", None) or PerceptionEngineSettings.from_config(self.model.config)
+        settings = base.updated(**dict(overrides))
+        DrawingSpec.from_dict(settings.drawing)
+        RobustnessTransforms.from_dict(settings.transforms)
+        forward = {"overrides": overrides, "seed": seed, "progress": progress, "callback": callback}
+        return {}, forward, {}
+
+    # ------------------------------------------------------------------------------------------------------------
+    def preprocess(self, target):
+        index, label = resolve_class(target)
+        return {"index": index, "label": label}
+
+    def _forward(self, model_inputs, overrides, seed=None, progress=None, callback=None):
+        s = self.settings.updated(**dict(overrides))
+        spec = DrawingSpec.from_dict(s.drawing)
+        transforms = RobustnessTransforms.from_dict(s.transforms)
+        generator = torch.Generator().manual_seed(
+            int(seed) if seed is not None else int(torch.seed() % 2**63)
+        )
+        target = model_inputs["index"]
+        training = self.model.config.indices("training")
+        members = self.fast_members()
+        num_inks = len(spec.palette)
+
+        def log_probs_of(images: torch.Tensor, indices) -> torch.Tensor:
+            return self.model(images, indices=indices, resolution=s.resolution, members=members).log_probs
+
+        def views_of(raw, views: int) -> torch.Tensor:
+            geometry = spec.constrain(raw).shifted_by_ink(transforms.ink_offsets(num_inks, generator))
+            return transforms.views(render(geometry, s.size), views, generator)
+
+        def clean_probability(flat) -> float:
+            # the stopping criterion: training members on the clean render at their own sizes, as the final scores
+            with torch.no_grad():
+                image = render(spec.constrain(spec.unflatten(flat.reshape(1, -1))), s.size)
+                lp = self.model(image, indices=training, members=members).log_probs
+                return float(lp[:, 0, target].exp().mean())
+
+        def evaluate(params, step):
+            lp = log_probs_of(views_of(spec.unflatten(params), s.views), training)
+            out = {
+                "objective": ensemble_objective(lp, target, s.objective),
+                "reward": reward(lp.detach(), target),
+            }
+            if s.stop_probability is not None and (step + 1) % s.check_every == 0:
+                out["probability"] = clean_probability(params.detach())
+            return out
+
+        def stop(record):
+            return s.stop_probability is not None and record.get("probability", 0.0) >= s.stop_probability
+
+        def fitness(candidates, iteration):
+            # common random views for the whole population of one iteration: candidates differ only in parameters
+            state = generator.get_state()
+            rewards = []
+            for flat in candidates:
+                generator.set_state(state)
+                lp = log_probs_of(views_of(spec.unflatten(flat[None]), s.views), training)
+                rewards.append(reward(lp, target))
+            return torch.stack(rewards)
+
+        flat = spec.flatten(spec.random_raw(generator))[0]
+        total = s.steps
+        bar = tqdm(total=total, desc=f"perception engine ({s.optimizer})", disable=progress is False)
+
+        def on_step(step, record):
+            bar.update(1)
+            if callback is not None:
+                callback(step, record)
+
+        if s.optimizer == "adam":
+            result = optimize_adam(flat, evaluate, s.steps, s.learning_rate, stop=stop, callback=on_step)
+        elif s.optimizer == "es":
+            result = optimize_es(
+                flat,
+                fitness,
+                s.steps,
+                population=s.population,
+                sigma=s.sigma,
+                alpha=s.alpha,
+                stop_reward=s.stop_reward,
+                patience=s.patience,
+                generator=generator,
+                callback=on_step,
+            )
+        else:  # validated in settings
+            raise OptimizerError(s.optimizer)
+        bar.close()
+
+        geometry = spec.constrain(spec.unflatten(result.flat[None]))
+        with torch.no_grad():
+            image = render(geometry, s.size)
+            names = self.model.config.member_names
+            scores = {"training": {}, "held_out": {}}
+            for i, role in enumerate(self.model.config.roles):
+                # each member at its own native resolution: the judges see the drawing as they see photos
+                p = self.model(image, indices=[i], members=members).log_probs[0, 0, target].exp()
+                scores[role][names[i]] = float(p)
+        return {
+            "image": image[0].detach(),
+            "geometry": geometry,
+            "size": s.size,
+            "target": {"index": target, "label": model_inputs["label"]},
+            "scores": scores,
+            "history": result.history,
+            "renders": result.renders,
+            "steps": result.steps,
+            "stopped": result.stopped,
+            "seconds": result.seconds,
+            "settings": asdict(s),
+        }
+
+    def postprocess(self, model_outputs):
+        geometry = model_outputs.pop("geometry")
+        size = model_outputs.pop("size")
+        out = {"image": tensor_to_image(model_outputs.pop("image")), "svg": to_svg(geometry, size)}
+        out["drawing"] = geometry.to_dict()
+        out.update(model_outputs)
+        return out
+
+    # ------------------------------------------------------------------------------------------------------------
+    def fast_members(self) -> list[torch.nn.Module]:
+        """Inference copies of the members: BatchNorm folded into the convolutions, channels-last
+        (:mod:`hfmech.vision.fusion`) — the same functions, faster forward and backward on CPU."""
+        if self._fast_members is None:
+            self._fast_members = [
+                fold_batchnorm(m).to(self.device, memory_format=torch.channels_last)
+                for m in self.model.members
+            ]
+        return self._fast_members
+
+
+__all__ = [
+    "DrawingParameterError",
+    "PerceptionEnginePipeline",
+    "PerceptionEngineSettings",
+    "PerceptionParameterError",
+]

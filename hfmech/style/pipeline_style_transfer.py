@@ -1,0 +1,494 @@
+"""``StyleTransferPipeline`` — task ``"style-transfer"``: Gatys et al.'s neural style transfer on any hfmech backbone.
+
+Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural Networks", CVPR 2016. An image ``x`` is
+optimised, starting from the content photo (or noise, or the style image), to minimise
+
+    α · L_content(x) + β · Σ_l w_l · L_style,l(x) + γ · TV(x)
+
+where the content loss compares features at ``relu4_2`` with the content photo's and the style loss compares the Gram
+matrices at ``relu1_1 … relu5_1`` with the style image's (formulas and normalisation in
+:mod:`hfmech.style.losses`). What users of jcjohnson/neural-style and neural-style-pt expect is here too:
+
+- **Several styles** with blend weights (``style=[a, b], style_weights=[0.7, 0.3]``): the Gram targets are blended.
+- **style_scale**: each style image is resized so its longer side is ``style_scale`` × the content's longer side
+  (aspect ratio kept: Gram matrices average over positions, so styles of any shape work); its shorter side is kept
+  at least ``MIN_SIDE`` px (upscaling a very thin style, a documented fallback).
+- **keep_colors**: ``"luminance"`` (luminance-only transfer) or ``"histogram"`` (style colours matched to the
+  content's), Gatys et al. 2016b — :mod:`hfmech.style.color`.
+- **Coarse-to-fine**: ``scales`` (a list of longer-side sizes, or ``"auto"``: halve ``size`` while the half is at
+  least ``AUTO_MIN_SIDE``; an explicit list replaces ``size``, its largest entry is the output) — each scale
+  starts from the previous result, upsampled.
+- **Optimisers**: L-BFGS (default; ``steps`` function evaluations per scale, no early stopping, as neural-style;
+  ``line_search="strong_wolfe"`` optional, the random multi-scale config's default) or
+  Adam (``steps`` updates, pixels clamped to ``[0, 1]`` after each).
+- **init**: ``content`` | ``noise`` (uniform, seeded) | ``style`` (the first style, resized).
+
+Efficiency: the content features and the (blended) style Grams are computed once per scale; every step runs the
+backbone only up to the deepest layer needed (``relu5_1``, not ``pool5``; :class:`~hfmech.vision.FeatureExtractor`)
+in channels-last memory.
+
+Defaults (layers, weights, steps, size) come from ``model.config.style_transfer`` merged over :class:`StyleSettings`,
+so a Hub repo defines its demo; any call argument overrides.
+
+Example::
+
+    import hfmech
+    from transformers import pipeline
+    stylize = pipeline("style-transfer", model=hfmech.zoo.build("vgg16-hed-trunk"))
+    out = stylize("tubingen.jpg", style="starry_night.jpg", size=384, seed=0)
+    out["image"].save("tubingen_starry.jpg")
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm.auto import tqdm
+from transformers import Pipeline
+
+from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
+from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
+from . import color
+from .losses import blended_grams, content_loss, gram_matrix, style_layer_loss, total_variation
+
+MIN_SIDE = 32
+AUTO_MIN_SIDE = 192
+MAX_SIDE = 4096
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "noise", "style")
+KEEP_COLORS = ("luminance", "histogram")
+
+
+class StyleParameterError(ValueError):
+    """A style-transfer setting is out of range or of the wrong type."""
+
+
+class StyleWeightsError(StyleParameterError):
+    """``style_weights`` does not match the list of style images (count, sign or sum)."""
+
+
+@dataclass
+class StyleSettings:
+    """All knobs of a transfer; defaults give a good 256–512 px result on a 2-core CPU in L-BFGS."""
+
+    content_layers: list[str] | None = None
+    style_layers: list[str] | None = None
+    style_layer_weights: list[float] | None = None
+    content_weight: float = 1.0
+    style_weight: float = 20.0
+    tv_weight: float = 1.0
+    steps: int = 100
+    optimizer: str = "lbfgs"
+    line_search: str | None = None
+    learning_rate: float | None = None
+    init: str = "content"
+    size: int = 384
+    scales: list[int] | str | None = "auto"
+    style_scale: float = 1.0
+    keep_colors: str | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    @classmethod
+    def from_config(cls, config) -> StyleSettings:
+        stored = dict(getattr(config, "style_transfer", None) or {})
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in known})
+
+    def updated(self, **overrides) -> StyleSettings:
+        values = asdict(self)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("keep_colors") in (True, "true", "True"):
+            values["keep_colors"] = "luminance"
+        if values.get("keep_colors") in (False, "none", "", "false"):
+            values["keep_colors"] = None
+        if values.get("line_search") == "none":
+            values["line_search"] = None
+        settings = StyleSettings(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        def check(ok: bool, message: str):
+            if not ok:
+                raise StyleParameterError(message)
+
+        def number(value) -> bool:
+            return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            check(number(value) and value >= 0, f"{name} must be a finite number >= 0, got {value!r}")
+        check(self.content_weight + self.style_weight > 0, "content_weight and style_weight cannot both be 0")
+        check(
+            isinstance(self.steps, int) and not isinstance(self.steps, bool) and 0 <= self.steps <= 5000,
+            f"steps must be an integer in 0..5000, got {self.steps!r}",
+        )
+        check(
+            self.optimizer in OPTIMIZERS,
+            f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}",
+        )
+        check(
+            self.learning_rate is None or (number(self.learning_rate) and self.learning_rate > 0),
+            f"learning_rate must be > 0, got {self.learning_rate!r}",
+        )
+        check(
+            self.line_search in (None, "strong_wolfe"),
+            f"line_search must be None or 'strong_wolfe', got {self.line_search!r}",
+        )
+        check(self.init in INITS, f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        check(
+            isinstance(self.size, int)
+            and not isinstance(self.size, bool)
+            and MIN_SIDE <= self.size <= MAX_SIDE,
+            f"size (the output's longer side) must be an integer in {MIN_SIDE}..{MAX_SIDE}, got {self.size!r}",
+        )
+        check(
+            number(self.style_scale) and 0.05 <= self.style_scale <= 8,
+            f"style_scale must be in [0.05, 8], got {self.style_scale!r}",
+        )
+        check(
+            self.keep_colors is None or self.keep_colors in KEEP_COLORS,
+            f"keep_colors must be None, 'luminance' or 'histogram', got {self.keep_colors!r}",
+        )
+        check(
+            isinstance(self.max_pixels, int)
+            and not isinstance(self.max_pixels, bool)
+            and self.max_pixels >= 64 * 64,
+            f"max_pixels must be an integer >= 4096, got {self.max_pixels!r}",
+        )
+        if self.scales not in (None, "auto"):
+            ok = isinstance(self.scales, list | tuple) and len(self.scales) > 0
+            ok = ok and all(
+                isinstance(s, int) and not isinstance(s, bool) and MIN_SIDE <= s <= MAX_SIDE
+                for s in self.scales
+            )
+            check(
+                ok, f"scales must be 'auto' or a list of sizes in {MIN_SIDE}..{MAX_SIDE}, got {self.scales!r}"
+            )
+        for name in ("content_layers", "style_layers"):
+            value = getattr(self, name)
+            check(
+                value is None
+                or (isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value)),
+                f"{name} must be a non-empty list of layer names, got {value!r}",
+            )
+        if self.style_layer_weights is not None:
+            check(
+                isinstance(self.style_layer_weights, list | tuple)
+                and all(number(w) and w >= 0 for w in self.style_layer_weights),
+                f"style_layer_weights must be numbers >= 0, got {self.style_layer_weights!r}",
+            )
+
+    def scale_sizes(self) -> list[int]:
+        """The longer side at each scale, coarse to fine; the last is ``size``."""
+        if self.scales in (None, "auto"):
+            sizes = [self.size]
+            while sizes[0] // 2 >= AUTO_MIN_SIDE:
+                sizes.insert(0, sizes[0] // 2)
+            return sizes
+        return sorted(int(side) for side in self.scales)
+
+
+def resize_long_side(image: Image.Image, long_side: int, min_short_side: int = MIN_SIDE) -> Image.Image:
+    """Lanczos resize (up or down) so the longer side is ``long_side``; the shorter side is at least
+    ``min_short_side`` (a very elongated image is then scaled up further)."""
+    w, h = image.size
+    scale = long_side / max(w, h)
+    if min(w, h) * scale < min_short_side:
+        scale = min_short_side / min(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
+class StyleTransferPipeline(Pipeline):
+    """Gatys-style transfer over any hfmech backbone (VGG, random networks) or feature model.
+
+    Call ``pipe(content, style=IMAGE_OR_LIST, style_weights=None, **settings)``; returns a dict:
+
+    - ``image``: the result (PIL, ``size`` on its longer side, the content's aspect ratio),
+    - ``loss_history``: the weighted total loss at every function evaluation (all scales, in order),
+    - ``content_loss`` / ``style_loss`` / ``tv_loss``: the final unweighted terms (relative errors),
+    - ``style_loss_per_layer``: the final per-layer style losses, ``scales``: the sizes used,
+    - ``step_times``: seconds since the start at each evaluation (for benchmarks).
+    """
+
+    _load_tokenizer = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_processor = False
+
+    def __init__(self, *args, **kwargs):
+        model = kwargs.get("model", args[0] if args else None)
+        self.settings = StyleSettings.from_config(getattr(model, "config", None))
+        self._extractors: dict[tuple[str, ...], FeatureExtractor] = {}
+        super().__init__(*args, **kwargs)
+        self.model.eval()
+
+    # transformers runs _forward under no_grad; the optimisation needs gradients w.r.t. the image
+    def get_inference_context(self):
+        return torch.enable_grad
+
+    def _sanitize_parameters(
+        self,
+        style=None,
+        style_weights=None,
+        content_layers=None,
+        style_layers=None,
+        style_layer_weights=None,
+        content_weight=None,
+        style_weight=None,
+        tv_weight=None,
+        steps=None,
+        optimizer=None,
+        line_search=None,
+        learning_rate=None,
+        init=None,
+        size=None,
+        scales=None,
+        style_scale=None,
+        keep_colors=None,
+        max_pixels=None,
+        seed=None,
+        progress=None,
+    ):
+        settings = dict(
+            content_layers=content_layers,
+            style_layers=style_layers,
+            style_layer_weights=style_layer_weights,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+            steps=steps,
+            optimizer=optimizer,
+            line_search=line_search,
+            learning_rate=learning_rate,
+            init=init,
+            size=size,
+            scales=scales,
+            style_scale=style_scale,
+            keep_colors=keep_colors,
+            max_pixels=max_pixels,
+        )
+        # validated before any image is decoded (preprocess runs first)
+        self.settings.updated(**settings)
+        preprocess = {"style": style, "style_weights": style_weights, "max_pixels": max_pixels}
+        forward = {"settings": settings, "seed": seed, "progress": progress}
+        return preprocess, forward, {}
+
+    # ------------------------------------------------------------------------------------------------------------
+    def preprocess(self, content, style=None, style_weights=None, max_pixels=None):
+        limit = max_pixels or self.settings.max_pixels
+        if style is None:
+            raise StyleParameterError(
+                "style transfer needs at least one style image: pass style=IMAGE or a list"
+            )
+        styles = list(style) if isinstance(style, list | tuple) else [style]
+        if not styles:
+            raise StyleParameterError("style is an empty list: pass at least one style image")
+        blend = self.blend_weights(styles, style_weights)
+        return {
+            "content": load_image(content, max_pixels=limit),
+            "styles": [load_image(s, max_pixels=limit) for s in styles],
+            "blend": blend,
+        }
+
+    @staticmethod
+    def blend_weights(styles: list, style_weights) -> list[float]:
+        """Validate ``style_weights`` against the styles; default equal weights. Returned unnormalised."""
+        if style_weights is None:
+            return [1.0] * len(styles)
+        weights = list(style_weights) if isinstance(style_weights, list | tuple) else [style_weights]
+        if len(weights) != len(styles):
+            raise StyleWeightsError(
+                f"{len(styles)} style image(s) but {len(weights)} style weight(s): give one weight per style"
+            )
+        ok = all(
+            isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w) and w >= 0
+            for w in weights
+        )
+        if not ok or sum(weights) <= 0:
+            raise StyleWeightsError(
+                f"style weights must be numbers >= 0 with a positive sum, got {weights!r}"
+            )
+        return [float(w) for w in weights]
+
+    def _forward(self, model_inputs, settings, seed=None, progress=None):
+        s = self.settings.updated(**settings)
+        content_layers, style_layers, layer_weights = self.resolve_layers(s)
+        extractor = self.feature_extractor_for([*content_layers, *style_layers])
+        generator = torch.Generator().manual_seed(
+            int(seed) if seed is not None else int(torch.seed() % 2**63)
+        )
+        content_pil, style_pils, blend = (
+            model_inputs["content"],
+            model_inputs["styles"],
+            model_inputs["blend"],
+        )
+
+        sizes = s.scale_sizes()
+        history, times, img = [], [], None
+        start = time.perf_counter()
+        total_steps = s.steps * len(sizes)
+        bar = tqdm(total=total_steps, desc="style transfer", disable=progress is False)
+        for side in sizes:
+            content = image_to_tensor(resize_long_side(content_pil, side)).to(self.device)
+            styles = [
+                image_to_tensor(resize_long_side(p, max(MIN_SIDE, round(s.style_scale * side)))).to(
+                    self.device
+                )
+                for p in style_pils
+            ]
+            if s.keep_colors == "histogram":
+                styles = [color.match_color_histogram(t, content) for t in styles]
+            elif s.keep_colors == "luminance":
+                content_lum = color.luminance(content)
+                styles = [color.gray3(color.match_luminance(color.luminance(t), content_lum)) for t in styles]
+                content = color.gray3(content_lum)
+
+            # targets: once per scale
+            with torch.no_grad():
+                content_targets = {
+                    k: v.detach() for k, v in extractor(content).items() if k in content_layers
+                }
+                grams = []
+                for t in styles:
+                    feats = extractor(t)
+                    grams.append({name: gram_matrix(feats[name]).detach() for name in style_layers})
+                style_targets = blended_grams(grams, blend)
+
+            img = self.initial_image(s.init, content, styles[0], img, generator)
+            objective = self._objective(extractor, content_targets, style_targets, layer_weights, s)
+            img = self._optimise(img, objective, s, history, times, start, bar)
+        bar.close()
+
+        with torch.no_grad():
+            _, parts = objective(img)
+        out = img.detach().clamp(0.0, 1.0)
+        if s.keep_colors == "luminance":
+            full_content = image_to_tensor(resize_long_side(content_pil, sizes[-1])).to(out.device)
+            out = color.combine_luminance_chroma(color.luminance(out), full_content)
+        return {
+            "image": out.cpu(),
+            "loss_history": history,
+            "step_times": times,
+            "content_loss": parts["content"],
+            "style_loss": parts["style"],
+            "tv_loss": parts["tv"],
+            "style_loss_per_layer": parts["style_per_layer"],
+            "scales": sizes,
+        }
+
+    def postprocess(self, model_outputs):
+        out = dict(model_outputs)
+        out["image"] = tensor_to_image(model_outputs["image"])
+        return out
+
+    # building blocks ------------------------------------------------------------------------------------------------
+    def _objective(self, extractor, content_targets, style_targets, layer_weights, s: StyleSettings):
+        """``pixels -> (weighted total loss, {term: float})`` for the current scale's targets."""
+
+        def objective(pixels):
+            feats = extractor(pixels)
+            c = sum(content_loss(feats[k], t) for k, t in content_targets.items()) / max(
+                1, len(content_targets)
+            )
+            per_layer = {k: style_layer_loss(gram_matrix(feats[k]), t) for k, t in style_targets.items()}
+            st = sum(layer_weights[k] * v for k, v in per_layer.items())
+            tv = total_variation(pixels)
+            total = s.content_weight * c + s.style_weight * st + s.tv_weight * tv
+            parts = {
+                "content": float(c.detach()),
+                "style": float(st.detach()),
+                "tv": float(tv.detach()),
+                "style_per_layer": {k: float(v.detach()) for k, v in per_layer.items()},
+            }
+            return total, parts
+
+        return objective
+
+    def _optimise(self, img, objective, s: StyleSettings, history, times, start, bar):
+        img = img.detach().clone().requires_grad_(True)
+        if s.steps == 0:
+            return img.detach()
+
+        def evaluate():
+            loss, _ = objective(img)
+            loss.backward()
+            history.append(float(loss.detach()))
+            times.append(time.perf_counter() - start)
+            bar.update(1)
+            return loss
+
+        if s.optimizer == "lbfgs":
+            # neural-style: no early stopping (tolerances -1), `steps` evaluations, history 100, no line search by
+            # default (fewer evaluations to a given loss on VGG); "strong_wolfe" for the random multi-scale net,
+            # where L-BFGS without it diverged from noise
+            opt = torch.optim.LBFGS(
+                [img],
+                lr=s.learning_rate or 1.0,
+                max_iter=s.steps,
+                max_eval=s.steps,
+                tolerance_grad=-1,
+                tolerance_change=-1,
+                history_size=100,
+                line_search_fn=s.line_search,
+            )
+
+            def closure():
+                opt.zero_grad()
+                return evaluate()
+
+            opt.step(closure)
+        else:
+            opt = torch.optim.Adam([img], lr=s.learning_rate or 0.02)
+            for _ in range(s.steps):
+                opt.zero_grad()
+                evaluate()
+                opt.step()
+                with torch.no_grad():
+                    img.clamp_(0.0, 1.0)
+        return img.detach()
+
+    @staticmethod
+    def initial_image(init, content, style, previous, generator):
+        """The previous scale's result upsampled; else the content, uniform noise, or the style resized."""
+        size = content.shape[-2:]
+        if previous is not None:
+            return F.interpolate(previous, size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+        if init == "content":
+            return content.clone()
+        if init == "noise":
+            return torch.rand(content.shape, generator=generator).to(content)
+        return F.interpolate(style, size=size, mode="bilinear", align_corners=False)
+
+    def resolve_layers(self, s: StyleSettings) -> tuple[list[str], list[str], dict[str, float]]:
+        names = available_layers(self.model)
+        content_layers = list(s.content_layers or [self._default_layer(names)])
+        style_layers = list(s.style_layers or content_layers)
+        for layer in [*content_layers, *style_layers]:
+            if layer not in names:
+                raise UnknownLayerError(f"unknown layer {layer!r}; valid layers: {', '.join(names)}")
+        weights = s.style_layer_weights
+        if weights is None or len(weights) != len(style_layers):
+            if weights is not None and s.style_layers is not None:
+                raise StyleParameterError(
+                    f"{len(style_layers)} style layers but {len(weights)} style_layer_weights"
+                )
+            weights = [1.0 / len(style_layers)] * len(style_layers)
+        return content_layers, style_layers, dict(zip(style_layers, (float(w) for w in weights)))
+
+    @staticmethod
+    def _default_layer(names) -> str:
+        relus = [n for n in names if n.startswith("relu")]
+        return (relus or list(names))[len(relus or names) // 2]
+
+    def feature_extractor_for(self, layers) -> FeatureExtractor:
+        key = tuple(dict.fromkeys(layers))
+        if key not in self._extractors:
+            self._extractors[key] = FeatureExtractor(self.model, key, channels_last=True).to(self.device)
+        return self._extractors[key]

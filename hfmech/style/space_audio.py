@@ -1,0 +1,160 @@
+"""The audio style transfer UI: content + style audio in, stylised audio and the L-BFGS loss curve out.
+
+:func:`build_audio_tab` renders the components inside the current ``gr.Blocks`` context (the style Space calls it in
+its "Audio" tab); :func:`build_demo` wraps it in a standalone ``gr.Blocks``. Example clips are made by
+:mod:`hfmech.style.demo_sounds` on first use (no audio data is shipped).
+
+A Space request is kept short by its defaults, each documented on the form: the first ``DEFAULT_SECONDS`` (5 s) of
+each input (longer uploads are truncated, not refused), ``DEFAULT_N_FILTERS`` = 1024 random filters instead of the
+paper's 4096 (≈7× cheaper per step; the choice offers 4096), ``DEFAULT_STEPS`` = 50 L-BFGS iterations, and
+Griffin-Lim with 100 iterations of Perraudin et al.'s momentum (0.99) instead of 500 plain ones. Every user error
+reaches the page (and ``gradio_client`` as ``AppError``) as a ``gr.Error`` with hfmech's message.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from ..errors import USER_ERRORS
+from ..hub import load_pipeline
+from .audio import save_audio_atomic
+from .demo_sounds import write_examples
+
+DEFAULT_MODEL = "random-audio-conv"
+DEFAULT_SECONDS = 5.0
+DEFAULT_STEPS = 50
+DEFAULT_N_FILTERS = 1024
+FILTER_CHOICES = [256, 512, 1024, 2048, 4096]
+SPACE_GRIFFIN_LIM = {"griffin_lim_iters": 100, "griffin_lim_momentum": 0.99}
+EXAMPLE_PAIRS = [("melody", "rain"), ("melody", "drums"), ("speech", "rain"), ("chirp", "drums")]
+
+
+def example_folder() -> Path:
+    """Where the example clips are written: ``$HFMECH_CACHE/audio-examples`` or ``~/.cache/hfmech/audio-examples``."""
+    root = os.environ.get("HFMECH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "hfmech")
+    return Path(root) / "audio-examples"
+
+
+def example_clips() -> dict[str, Path]:
+    folder = example_folder()
+    names = {name for pair in EXAMPLE_PAIRS for name in pair}
+    existing = {p.stem: p for p in folder.glob("*.wav")} if folder.is_dir() else {}
+    if not {"melody", "rain", "drums", "chirp"} <= set(existing):
+        existing = write_examples(folder, seconds=DEFAULT_SECONDS)
+    return {k: v for k, v in existing.items() if k in names}
+
+
+def loss_figure(history: list[float]):
+    """The total loss at every L-BFGS evaluation, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+    if history:
+        ax.semilogy(np.arange(len(history)), np.maximum(history, 1e-12), color="tab:blue")
+    ax.set_xlabel("L-BFGS loss evaluation")
+    ax.set_ylabel("loss (style + α·content)")
+    ax.set_title("Optimisation of the spectrogram")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def transfer_audio(
+    content,
+    style,
+    steps=DEFAULT_STEPS,
+    seconds=DEFAULT_SECONDS,
+    n_filters=DEFAULT_N_FILTERS,
+    content_weight=1e-2,
+    seed=0,
+    model=DEFAULT_MODEL,
+):
+    """One request: returns (path of the stylised WAV, loss figure). User errors become ``gr.Error`` messages."""
+    if content is None or style is None:
+        raise gr.Error("Upload both a content and a style sound first.")
+    try:
+        pipe = load_pipeline("audio-style-transfer", model)
+        result = pipe(
+            content,
+            style=style,
+            steps=int(steps),
+            max_seconds=float(seconds),
+            on_too_long="truncate",
+            n_filters=int(n_filters),
+            content_weight=float(content_weight),
+            seed=int(seed) if seed is not None else None,
+            progress=False,
+            **SPACE_GRIFFIN_LIM,
+        )
+    except USER_ERRORS as e:
+        raise gr.Error(_without_server_paths(str(e), content, style)) from e
+    out = Path(tempfile.mkdtemp(prefix="hfmech-audio-style-")) / "stylised.wav"
+    save_audio_atomic(result["audio"], result["sampling_rate"], out)
+    return str(out), loss_figure(result["loss_history"])
+
+
+def _without_server_paths(message: str, *paths) -> str:
+    """Name an uploaded file by its base name, not the server's temporary path."""
+    for path in paths:
+        if isinstance(path, str) and path:
+            message = message.replace(path, os.path.basename(path))
+    return message
+
+
+def build_audio_tab(model: str = DEFAULT_MODEL) -> None:
+    """Render the audio style transfer UI into the current ``gr.Blocks`` (or tab) context."""
+    gr.Markdown(
+        "## Audio style transfer — one random convolution\n"
+        "Ulyanov & Lebedev (2016): the Gram matrix of a **random, untrained** 1-D convolution over the "
+        "log-magnitude spectrogram is a style. The spectrogram of the result is optimised with L-BFGS to match the "
+        "style's Gram statistics and the content's activations, then turned into sound with Griffin-Lim. "
+        f"Inputs are cut to their first seconds (default {DEFAULT_SECONDS:g} s); the paper uses 4096 filters, "
+        f"the default here is {DEFAULT_N_FILTERS} (faster, coarser style)."
+    )
+    with gr.Row():
+        with gr.Column():
+            content = gr.Audio(type="filepath", format=None, label="Content", elem_id="audio-style-content")
+            style = gr.Audio(type="filepath", format=None, label="Style", elem_id="audio-style-style")
+            steps = gr.Slider(1, 300, value=DEFAULT_STEPS, step=1, label="L-BFGS steps")
+            seconds = gr.Slider(1, 10, value=DEFAULT_SECONDS, step=0.5, label="Seconds used of each input")
+            n_filters = gr.Dropdown(FILTER_CHOICES, value=DEFAULT_N_FILTERS, label="Random filters")
+            content_weight = gr.Number(value=1e-2, label="Content weight α")
+            seed = gr.Number(value=0, precision=0, label="Seed")
+            run = gr.Button("Transfer style", variant="primary", elem_id="audio-style-run")
+        with gr.Column():
+            output = gr.Audio(
+                type="filepath", label="Result", elem_id="audio-style-output", interactive=False
+            )
+            plot = gr.Plot(label="Loss", elem_id="audio-style-loss")
+
+    clips = example_clips()
+    pairs = [[str(clips[c]), str(clips[s])] for c, s in EXAMPLE_PAIRS if c in clips and s in clips]
+    if pairs:
+        gr.Examples(pairs, inputs=[content, style], label="Project-made example sounds (content, style)")
+
+    # a named function, not a lambda: its parameter names are the API's (``Client.predict(steps=...)``)
+    def audio_style(content, style, steps, seconds, n_filters, content_weight, seed):
+        return transfer_audio(content, style, steps, seconds, n_filters, content_weight, seed, model=model)
+
+    run.click(
+        audio_style,
+        inputs=[content, style, steps, seconds, n_filters, content_weight, seed],
+        outputs=[output, plot],
+        api_name="audio_style",
+    )
+
+
+def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
+    """A standalone ``gr.Blocks`` with the audio style transfer UI."""
+    with gr.Blocks(title="hfmech · audio style transfer") as demo:
+        build_audio_tab(model)
+    return demo

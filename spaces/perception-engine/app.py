@@ -1,0 +1,9 @@
+"""Perception Engine Space (Gradio): all logic lives in hfmech.perception.space."""
+
+from hfmech.perception.space import build_demo
+from hfmech.serve import launch_kwargs
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch(**launch_kwargs())

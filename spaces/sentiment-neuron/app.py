@@ -1,0 +1,9 @@
+"""Sentiment-neuron Space (Gradio): all logic lives in hfmech.sentiment.space."""
+
+from hfmech.sentiment.space import build_demo
+from hfmech.serve import launch_kwargs
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch(**launch_kwargs())

@@ -1,0 +1,183 @@
+"""The Perception Engine Space end to end: ``spaces/perception-engine/app.py`` is importable and exposes the endpoint;
+the same Blocks (``build_demo(model=...)``) served by Gradio on a tiny random-weight ensemble, driven through
+``gradio_client`` (result and user errors) and headless Chromium (run, chart, error toast).
+
+The tiny ensemble keeps these tests to seconds; the real zoo model is exercised by the integration test. No timing
+assertions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+gr = pytest.importorskip("gradio")
+pytest.importorskip("gradio_client")
+from gradio_client import Client  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from hfmech.perception import PerceptionEnsembleModel  # noqa: E402
+from hfmech.perception.space import DEFAULT_CLASS, DEFAULT_STEPS, build_demo  # noqa: E402
+from hfmech.serve import launch_kwargs  # noqa: E402
+from hfmech.vision import EfficientNetLiteConfig, EfficientNetLiteForImageClassification  # noqa: E402
+
+pytestmark = pytest.mark.ui
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PATH = REPO_ROOT / "spaces" / "perception-engine" / "app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _launch(blocks) -> str:
+    port = _free_port()
+    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
+    return f"http://127.0.0.1:{port}/"
+
+
+def _tiny(size: int, seed: int):
+    torch.manual_seed(seed)
+    config = EfficientNetLiteConfig(
+        width_coefficient=0.25, depth_coefficient=0.25, image_size=size, head_channels=64, num_labels=1000
+    )
+    return EfficientNetLiteForImageClassification(config).eval()
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("tiny-ensemble")
+    PerceptionEnsembleModel.from_members(
+        [_tiny(32, 0), _tiny(40, 1)], ["tiny-a", "judge"], ["training", "held_out"]
+    ).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def space(tiny_model):
+    demo = build_demo(model=tiny_model)
+    url = _launch(demo)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(space):
+    return Client(space, verbose=False)
+
+
+def test_space_file_builds_the_demo_with_the_endpoint():
+    spec = importlib.util.spec_from_file_location("hfmech_space_perception_app", APP_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # building the Blocks loads no model
+    assert isinstance(module.demo, gr.Blocks)
+    names = [fn.api_name for fn in module.demo.fns.values()]
+    assert "perceive" in names
+
+
+def test_endpoint_parameters_and_defaults(client):
+    params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/perceive"][
+        "parameters"
+    ]
+    assert [p["parameter_name"] for p in params] == ["target", "strokes", "palette", "steps", "seed"]
+    defaults = {p["parameter_name"]: p["parameter_default"] for p in params}
+    assert defaults["target"] == DEFAULT_CLASS and defaults["steps"] == DEFAULT_STEPS
+
+
+def test_draw_returns_image_and_beliefs(client):
+    image, chart, summary = client.predict("hammerhead", 5, 3, 3, 0, api_name="/perceive")
+    with Image.open(image) as im:
+        assert im.size == (224, 224)
+        assert len(im.convert("RGB").getcolors(224 * 224)) > 2  # paper plus inks
+    rows = chart["value"]["data"] if isinstance(chart, dict) and "value" in chart else chart["data"]
+    names = {row[0] for row in rows}
+    assert names == {"tiny-a", "judge"}
+    assert "hammerhead" in summary and "held-out judges" in summary
+
+
+def test_unknown_class_is_a_clear_error(client):
+    with pytest.raises(AppError, match="did you mean"):
+        client.predict("hamerhead", 5, 3, 2, 0, api_name="/perceive")
+
+
+# ---------------------------------------------------------------- headless Chromium
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright python package is not installed"
+    )
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, space):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(space, wait_until="domcontentloaded")
+        page.locator("#pe-run").wait_for(state="visible", timeout=60_000)
+        yield page
+    finally:
+        page.close()
+
+
+def _set_number(page, label: str, value: str) -> None:
+    box = page.get_by_label(label).and_(page.locator("input[type=number]"))
+    if box.count() == 1:
+        box.fill(value)
+        box.press("Enter")
+
+
+def test_browser_draw_and_chart(page, tmp_path):
+    _set_number(page, "Optimisation steps", "3")
+    _set_number(page, "Strokes", "6")
+    page.locator("#pe-run").click()
+    output = page.locator("#pe-output img[src]").first
+    output.wait_for(state="visible", timeout=180_000)
+    page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=output.element_handle(), timeout=30_000
+    )
+    assert page.locator(".toast-body.error").count() == 0
+    page.locator("#pe-summary").get_by_text("electric fan").first.wait_for(timeout=30_000)
+    shot = tmp_path / "perception_space.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_browser_shows_our_error_message(page):
+    box = page.get_by_label("ImageNet class (name or index)")
+    box.fill("elektric fan")
+    box.press("Enter")
+    page.locator("#pe-run").click()
+    toast = page.locator(".toast-body.error").first
+    toast.wait_for(state="visible", timeout=60_000)
+    assert "is not an ImageNet class name" in toast.inner_text()

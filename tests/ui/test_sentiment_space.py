@@ -1,0 +1,208 @@
+"""The sentiment-neuron Space end to end: its Blocks served by Gradio, driven through ``gradio_client`` (label, unit
+value, heatmap, clamped generation, user errors) and headless Chromium (type, read, see the heatmap, generate).
+
+The Blocks run on a tiny random mLSTM saved to a temp folder (always available); the real
+``spaces/sentiment-neuron/app.py`` on the shipped ``mlstm-imdb`` weights is tested when those weights exist.
+No timing assertions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+
+gr = pytest.importorskip("gradio")
+pytest.importorskip("gradio_client")
+from gradio_client import Client  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from hfmech.sentiment import MLSTMConfig, MLSTMForByteLM  # noqa: E402
+from hfmech.sentiment.space import build_demo, heatmap_html, read_review  # noqa: E402
+from hfmech.sentiment.zoo_mlstm import WEIGHTS_DIR  # noqa: E402
+from hfmech.serve import launch_kwargs  # noqa: E402
+
+pytestmark = [pytest.mark.ui]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PATH = REPO_ROOT / "spaces" / "sentiment-neuron" / "app.py"
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "sentiment_neuron_space.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+UNIT = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _launch(blocks) -> str:
+    port = _free_port()
+    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-mlstm")
+    MLSTMForByteLM(MLSTMConfig(hidden_size=16, sentiment_unit=UNIT, clamp_value=0.8)).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def space(tiny_folder):
+    demo = build_demo(model=tiny_folder)
+    url = _launch(demo)
+    try:
+        yield demo, url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(space):
+    return Client(space[1], verbose=False)
+
+
+def test_endpoints(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in endpoints["/read"]["parameters"]] == ["text"]
+    assert [p["parameter_name"] for p in endpoints["/generate"]["parameters"]] == [
+        "prompt",
+        "sentiment",
+        "max_bytes",
+        "seed",
+    ]
+
+
+def test_read_returns_label_value_and_heatmap(client, tiny_folder):
+    from hfmech.hub import load_pipeline
+
+    text = "A wonderful film <b>indeed</b> & more"
+    label, value, html = client.predict(text, api_name="/read")
+    expected = load_pipeline("sentiment-neuron", tiny_folder)(text)
+    assert label["label"] == expected["label"]
+    assert float(value) == pytest.approx(expected["value"], abs=1e-4)
+    assert html.count("<span") == len(expected["text"]) and "&lt;" in html and "<b>" not in html
+
+
+def test_generate_is_seeded_and_clamped(client, tiny_folder):
+    from hfmech.hub import load_pipeline
+
+    a = client.predict("The movie", 0.8, 30, 1, api_name="/generate")
+    assert a == client.predict("The movie", 0.8, 30, 1, api_name="/generate")
+    expected = load_pipeline("sentiment-neuron", tiny_folder).generate(
+        "The movie", clamp=0.8, max_bytes=30, seed=1
+    )
+    assert a == "The movie" + expected["text"]
+    free = client.predict("The movie", 0.0, 30, 1, api_name="/generate")
+    assert (
+        free
+        == "The movie"
+        + load_pipeline("sentiment-neuron", tiny_folder).generate(
+            "The movie", clamp=None, max_bytes=30, seed=1
+        )["text"]
+    )
+
+
+@pytest.mark.parametrize(
+    "bad, message", [("", "Type some review"), ("   ", "Type some review"), ("x" * 6000, "at most 5,000")]
+)
+def test_bad_review_is_a_clear_error(client, bad, message):
+    with pytest.raises(AppError) as err:
+        client.predict(bad, api_name="/read")
+    assert message in str(err.value) and "Traceback" not in str(err.value)
+
+
+def test_in_process_handler_messages(tiny_folder):
+    with pytest.raises(gr.Error) as err:
+        read_review("\n\t", model=tiny_folder)
+    assert "Type some review" in err.value.message
+    assert heatmap_html("ab", [0.5, -0.5]).count("<span") == 2
+
+
+# ---------------------------------------------------------------- headless Chromium
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright python package is not installed"
+    )
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_browser_read_and_generate(browser, space, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(space[1], wait_until="domcontentloaded")
+        page.locator("#sentiment-run").wait_for(state="visible", timeout=60_000)
+        page.locator("#sentiment-review textarea").first.fill("Great cast, dull plot.")
+        page.locator("#sentiment-run").click()
+        page.locator("#sentiment-heatmap-text span").first.wait_for(state="visible", timeout=60_000)
+        assert page.locator("#sentiment-heatmap-text span").count() == len("Great cast, dull plot.")
+        page.locator("#sentiment-generate").click()
+        box = page.locator("#sentiment-generated textarea").first
+        page.wait_for_function(
+            "el => el.value.startsWith('This movie') && el.value.length > 'This movie'.length",
+            arg=box.element_handle(),
+            timeout=60_000,
+        )
+        assert page.locator(".toast-body.error").count() == 0
+        page.locator("#sentiment-review textarea").first.fill("   ")
+        page.locator("#sentiment-run").click()
+        toast = page.locator(".toast-body.error").first
+        toast.wait_for(state="visible", timeout=60_000)
+        assert "Type some review" in toast.inner_text()
+        target = (
+            SCREENSHOT if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 10_000
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------- the real Space file on the shipped weights
+
+
+@pytest.mark.skipif(
+    not (WEIGHTS_DIR / "config.json").is_file(), reason="mlstm-imdb weights are not in the package"
+)
+def test_real_space_app():
+    spec = importlib.util.spec_from_file_location("hfmech_space_sentiment_app", APP_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    url = _launch(module.demo)
+    try:
+        client = Client(url, verbose=False)
+        label, value, html = client.predict("An absolutely wonderful, moving film.", api_name="/read")
+        assert label["label"] in ("POSITIVE", "NEGATIVE") and "<span" in html
+        text = client.predict("This movie", 1.0, 40, 0, api_name="/generate")
+        assert text.startswith("This movie") and len(text) > len("This movie")
+    finally:
+        module.demo.close()

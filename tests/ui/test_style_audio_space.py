@@ -1,0 +1,207 @@
+"""The audio style transfer UI end to end: :func:`hfmech.style.space_audio.build_demo` served by Gradio, driven through
+``gradio_client`` (results and user errors) and headless Chromium (example, run, screenshot).
+
+Runs on the zoo model ``random-audio-conv`` (a config-only repo: built into ``$HFMECH_CACHE`` in seconds, no
+download). Requests use short clips and few steps; no timing assertions (durations are printed with ``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from hfmech.serve import launch_kwargs  # noqa: E402
+from hfmech.style import demo_sounds  # noqa: E402
+from hfmech.style.audio import save_audio_atomic  # noqa: E402
+from hfmech.style.space_audio import DEFAULT_N_FILTERS, DEFAULT_SECONDS, DEFAULT_STEPS, build_demo  # noqa: E402
+
+pytestmark = pytest.mark.ui
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "audio_style_space.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SR = 22050
+QUICK = {"steps": 5, "seconds": 1.5, "n_filters": 256, "content_weight": 0.01, "seed": 0}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def space():
+    demo = build_demo()
+    assert isinstance(demo, gr.Blocks)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
+    try:
+        yield demo, f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(space):
+    return Client(space[1], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "content": save_audio_atomic(demo_sounds.melody(2.0), SR, folder / "content.wav"),
+        "style": save_audio_atomic(demo_sounds.rain(2.0), SR, folder / "style.mp3"),
+        "silent": save_audio_atomic(np.zeros(SR, np.float32), SR, folder / "silent.wav"),
+        "corrupt": _write(folder / "corrupt.wav", b"definitely not a RIFF file\n" * 40),
+    }
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _params(client) -> dict:
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/audio_style"]
+    return {p["parameter_name"]: p for p in api["parameters"]}
+
+
+def _predict(client, content, style, **settings):
+    s = {**QUICK, **settings}
+    return client.predict(
+        handle_file(str(content)),
+        handle_file(str(style)),
+        s["steps"],
+        s["seconds"],
+        s["n_filters"],
+        s["content_weight"],
+        s["seed"],
+        api_name="/audio_style",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- gradio_client
+def test_endpoint_and_defaults(client):
+    params = _params(client)
+    assert list(params) == ["content", "style", "steps", "seconds", "n_filters", "content_weight", "seed"]
+    defaults = {k: p["parameter_default"] for k, p in params.items() if p["parameter_has_default"]}
+    assert defaults["steps"] == DEFAULT_STEPS and defaults["seconds"] == DEFAULT_SECONDS
+    assert defaults["n_filters"] == DEFAULT_N_FILTERS and defaults["content_weight"] == pytest.approx(0.01)
+
+
+def test_transfer_returns_audio_and_a_loss_plot(client, clips):
+    start = time.perf_counter()
+    audio_path, plot = _predict(client, clips["content"], clips["style"])
+    print(f"\n[audio style space] 1.5 s clip, 5 steps, 256 filters: {time.perf_counter() - start:.1f} s")
+    audio, sr = sf.read(audio_path, dtype="float32")
+    assert sr == SR and audio.ndim == 1
+    assert abs(len(audio) / sr - QUICK["seconds"]) < 0.01  # the content, cut to the requested seconds
+    assert 0.01 < np.max(np.abs(audio)) <= 1.0
+    assert plot is not None
+
+
+def test_default_request(client, clips):
+    """One request at the form's defaults (5 s limit, 50 steps, 1024 filters) on 2 s clips."""
+    defaults = {k: p["parameter_default"] for k, p in _params(client).items() if p["parameter_has_default"]}
+    start = time.perf_counter()
+    audio_path, _ = _predict(client, clips["content"], clips["style"], **defaults)
+    print(
+        f"\n[audio style space] default request {defaults} on 2 s clips: {time.perf_counter() - start:.1f} s"
+    )
+    audio, sr = sf.read(audio_path, dtype="float32")
+    assert abs(len(audio) / sr - 2.0) < 0.01
+
+
+@pytest.mark.parametrize(
+    "which, expected",
+    [("silent", "'silent.wav' is silent"), ("corrupt", "cannot decode 'corrupt.wav' as audio")],
+)
+def test_bad_uploads_are_clear_errors(client, clips, which, expected):
+    with pytest.raises(AppError) as err:
+        _predict(client, clips[which], clips["style"])
+    message = str(err.value)
+    assert expected in message
+    for leak in ("Traceback", "show_error", "/tmp/gradio"):
+        assert leak not in message
+
+
+# ---------------------------------------------------------------------------------------------- headless Chromium
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright python package is not installed"
+    )
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_browser_example_run_and_screenshot(browser, space, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(space[1], wait_until="domcontentloaded")
+        page.locator("#audio-style-run").wait_for(state="visible", timeout=60_000)
+        # the first project-made example (melody, rain) fills both inputs
+        page.get_by_text("melody.wav").first.click()
+        page.locator("#audio-style-content a[download][href*='melody']").wait_for(
+            state="attached", timeout=30_000
+        )
+        page.locator("#audio-style-style a[download][href*='rain']").wait_for(
+            state="attached", timeout=30_000
+        )
+        steps = page.get_by_label("L-BFGS steps").and_(page.locator("input[type=number]"))
+        if steps.count() == 1:
+            steps.fill("5")
+            steps.press("Enter")
+        seconds = page.get_by_label("Seconds used of each input").and_(page.locator("input[type=number]"))
+        if seconds.count() == 1:
+            seconds.fill("2")
+            seconds.press("Enter")
+        page.locator("#audio-style-run").click()
+        try:
+            page.locator("#audio-style-output a[download][href*='stylised']").wait_for(
+                state="attached", timeout=300_000
+            )
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            raise
+        page.locator("#audio-style-loss img, #audio-style-loss svg").first.wait_for(
+            state="attached", timeout=60_000
+        )
+        assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        target = (
+            SCREENSHOT if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
+        )
+        page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 10_000
+    finally:
+        page.close()

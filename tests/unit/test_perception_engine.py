@@ -1,0 +1,236 @@
+"""The ``perception-engine`` pipeline and ``PerceptionEnsembleModel`` on tiny random-weight classifiers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+from transformers import AutoModel, pipeline
+
+import hfmech  # noqa: F401  (registers the task and the model type)
+from hfmech.errors import USER_ERRORS
+from hfmech.perception import (
+    DrawingParameterError,
+    EnsembleConfigError,
+    PerceptionEnginePipeline,
+    PerceptionEnsembleConfig,
+    PerceptionEnsembleModel,
+    PerceptionParameterError,
+    RobustnessTransforms,
+    UnknownClassError,
+)
+from hfmech.vision import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
+
+NO_TRANSFORMS = RobustnessTransforms.none().to_dict()
+FAST = {"steps": 6, "size": 48, "views": 2, "stop_probability": None, "resolution": None}
+
+
+def _tiny(image_size: int, seed: int) -> EfficientNetLiteForImageClassification:
+    torch.manual_seed(seed)
+    config = EfficientNetLiteConfig(
+        width_coefficient=0.25,
+        depth_coefficient=0.25,
+        image_size=image_size,
+        head_channels=64,
+        num_labels=1000,
+    )
+    model = EfficientNetLiteForImageClassification(config).eval()
+    with (
+        torch.no_grad()
+    ):  # sharper logits than the default init: the target's probability responds to the input
+        model.classifier.weight.mul_(40.0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def ensemble() -> PerceptionEnsembleModel:
+    return PerceptionEnsembleModel.from_members(
+        [_tiny(32, 0), _tiny(40, 1), _tiny(36, 2)],
+        ["tiny-a", "tiny-b", "judge"],
+        ["training", "training", "held_out"],
+        perception_engine=FAST,
+    )
+
+
+@pytest.fixture(scope="module")
+def saved(ensemble, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ensemble")
+    ensemble.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def engine(saved):
+    return pipeline("perception-engine", model=str(saved))
+
+
+def test_save_and_load_round_trip(ensemble, saved):
+    assert (saved / "model.safetensors").is_file()
+    config = json.loads((saved / "config.json").read_text())
+    assert config["model_type"] == "hfmech-perception-ensemble"
+    assert config["roles"] == ["training", "training", "held_out"]
+    assert [m["model_type"] for m in config["members"]] == ["hfmech-efficientnet-lite"] * 3
+    loaded = AutoModel.from_pretrained(saved).eval()
+    assert isinstance(loaded, PerceptionEnsembleModel)
+    pixels = torch.rand(2, 3, 50, 50)
+    with torch.no_grad():
+        expected, got = ensemble(pixels).log_probs, loaded(pixels).log_probs
+    assert got.shape == (3, 2, 1000)
+    assert torch.equal(expected, got)
+    assert loaded.config.perception_engine == FAST
+
+
+def test_members_see_their_own_size_and_normalisation(ensemble):
+    pixels = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        lp = ensemble(pixels, indices=[1]).log_probs[0]
+        member = ensemble.members[1]
+        resized = torch.nn.functional.interpolate(pixels, size=(40, 40), mode="bilinear", antialias=True)
+        mean = torch.tensor(member.config.image_mean).view(1, 3, 1, 1)
+        std = torch.tensor(member.config.image_std).view(1, 3, 1, 1)
+        direct = member(pixel_values=(resized - mean) / std).logits.log_softmax(-1)
+    assert torch.allclose(lp, direct, atol=1e-5)
+
+
+def test_pipeline_through_transformers_factory(engine):
+    assert isinstance(engine, PerceptionEnginePipeline)
+    out = engine("electric fan", seed=0, strokes=5, palette=3, progress=False)
+    assert isinstance(out["image"], Image.Image) and out["image"].size == (48, 48)
+    assert out["target"] == {"index": 545, "label": "electric fan, blower"}
+    assert set(out["scores"]) == {"training", "held_out"}
+    assert set(out["scores"]["training"]) == {"tiny-a", "tiny-b"} and set(out["scores"]["held_out"]) == {
+        "judge"
+    }
+    assert all(0 < p < 1 for role in out["scores"].values() for p in role.values())
+    assert len(out["history"]) == out["steps"] == 6 and out["renders"] == 6
+    assert len(out["drawing"]["strokes"]) == 5 and out["drawing"]["blobs"] == []
+    assert out["svg"].lstrip().startswith("<?xml") and out["svg"].count("<polyline") == 5
+    # the image is the drawing in exactly the 3-ink palette (plus paper and anti-aliased edges)
+    inks = {s["color"] for s in out["drawing"]["strokes"]}
+    assert inks <= {"#1b1b1b", "#c8102e", "#1f4e9c"}
+
+
+def test_same_seed_same_drawing(engine):
+    a = engine(545, seed=1, progress=False, steps=3)
+    b = engine(545, seed=1, progress=False, steps=3)
+    assert a["drawing"] == b["drawing"]
+    assert a["image"].tobytes() == b["image"].tobytes()
+
+
+@pytest.mark.parametrize("objective", ["mean-log-prob", "product"])
+def test_objective_rises(engine, objective):
+    out = engine(
+        "hammerhead",
+        seed=0,
+        steps=12,
+        learning_rate=0.3,
+        transforms=NO_TRANSFORMS,
+        objective=objective,
+        progress=False,
+        strokes=6,
+        blobs=2,
+    )
+    values = [h["objective"] for h in out["history"]]
+    assert max(values[-3:]) > values[0] + 0.05, values
+    # and the ensemble's clean probability of the target went up with it
+    assert out["history"][-1]["reward"] > out["history"][0]["reward"]
+
+
+def test_es_optimizer_counts_renders(engine):
+    out = engine("hammerhead", seed=0, optimizer="es", steps=3, population=4, progress=False)
+    assert out["renders"] == 3 * 5
+    assert {"reward", "population_best"} <= set(out["history"][0])
+
+
+def test_stop_probability_ends_early(engine):
+    out = engine("hammerhead", seed=0, steps=20, stop_probability=1e-6, progress=False)
+    assert out["stopped"] == "threshold" and out["steps"] == 5  # checked every 5 steps
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"strokes": -1}, DrawingParameterError),
+        ({"strokes": 100000}, DrawingParameterError),
+        ({"strokes": 0, "blobs": 0}, DrawingParameterError),
+        ({"palette": 0}, DrawingParameterError),
+        ({"palette": []}, DrawingParameterError),
+        ({"palette": ["#zzzzzz"]}, DrawingParameterError),
+        ({"background": "not a colour"}, DrawingParameterError),
+        ({"size": 100000}, PerceptionParameterError),
+        ({"size": 4}, PerceptionParameterError),
+        ({"steps": -3}, PerceptionParameterError),
+        ({"optimizer": "sgd"}, PerceptionParameterError),
+        ({"objective": "max"}, PerceptionParameterError),
+        ({"views": 0}, PerceptionParameterError),
+        ({"population": 3, "optimizer": "es"}, PerceptionParameterError),
+    ],
+)
+def test_bad_parameters_raise_typed_user_errors(engine, kwargs, error):
+    with pytest.raises(error) as info:
+        engine("electric fan", progress=False, **kwargs)
+    assert isinstance(info.value, USER_ERRORS)
+
+
+def test_unknown_class_suggests_close_names(engine):
+    with pytest.raises(UnknownClassError, match="hammerhead") as info:
+        engine("hamerhead", progress=False)
+    assert isinstance(info.value, USER_ERRORS)
+
+
+def test_bad_ensemble_configs():
+    member = _tiny(32, 0).config
+    with pytest.raises(EnsembleConfigError):
+        PerceptionEnsembleConfig(members=[member], member_names=["a"], roles=["judge"])
+    with pytest.raises(EnsembleConfigError):
+        PerceptionEnsembleConfig(members=[member], member_names=["a"], roles=["held_out"])
+    with pytest.raises(EnsembleConfigError):
+        PerceptionEnsembleConfig(members=[member, member], member_names=["a", "a"], roles=["training"] * 2)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def test_cli_perceive_with_a_saved_model(saved, tmp_path, capsys):
+    from hfmech.cli import main
+
+    out, svg = tmp_path / "fan.png", tmp_path / "fan.svg"
+    code = main(
+        ["perceive", "electric fan", "-o", str(out), "--model", str(saved), "--strokes", "4", "--steps", "2"]
+        + ["--seed", "0", "--svg", str(svg), "--palette", "2"]
+    )
+    assert code == 0
+    with Image.open(out) as im:
+        assert im.size == (48, 48)
+    assert svg.read_text().count("<polyline") == 4
+    printed = capsys.readouterr().out
+    assert "electric fan" in printed and "held_out" in printed and "judge" in printed
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["perceive", "hamerhead", "-o", "{tmp}/x.png"], "did you mean"),
+        (["perceive", "hammerhead", "-o", "{tmp}/x.txt"], "unknown image suffix"),
+        (["perceive", "hammerhead", "-o", "{tmp}/x.png", "--svg", "{tmp}/x.png"], ".svg"),
+        (["perceive", "hammerhead", "-o", "{tmp}/no/such/dir/x.png"], "does not exist"),
+    ],
+)
+def test_cli_perceive_user_errors_before_loading(argv, message, tmp_path, capsys):
+    from hfmech.cli import main
+
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_perceive_out_of_range_counts(saved, tmp_path, capsys):
+    from hfmech.cli import main
+
+    code = main(
+        ["perceive", "hammerhead", "-o", str(tmp_path / "x.png"), "--model", str(saved), "--strokes", "-2"]
+    )
+    assert code == 2
+    assert "num_strokes" in capsys.readouterr().err

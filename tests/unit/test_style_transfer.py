@@ -1,0 +1,209 @@
+"""StyleTransferPipeline, losses and colour preservation on tiny random VGG / multi-scale networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import pipeline
+
+import hfmech  # noqa: F401  (registers the task)
+from hfmech.style import StyleTransferPipeline, color
+from hfmech.style.losses import (
+    blended_grams,
+    content_loss,
+    gatys_layer_loss,
+    gram_matrix,
+    style_layer_loss,
+    total_variation,
+)
+from hfmech.style.random_networks import RandomMultiscaleConfig, RandomMultiscaleModel, random_vgg_config
+from hfmech.vision.image_io import image_to_tensor
+from hfmech.vision.vgg import random_vgg
+
+TINY = [4, 8, 8, 16, 16]
+FAST = {"size": 48, "steps": 12, "seed": 0, "progress": False}
+
+
+def _image(seed: int, w: int = 48, h: int = 36, stripes: bool = False) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    if stripes:
+        xx = np.arange(w)[None, :, None]
+        arr = (127 + 120 * np.sin(xx / 2.0 + np.array([0, 2, 4]))) * np.ones((h, 1, 1))
+    else:
+        arr = rng.integers(0, 256, size=(h // 6, w // 6, 3)).repeat(6, 0).repeat(6, 1)
+    return Image.fromarray(arr.astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def tiny_vgg():
+    return random_vgg(random_vgg_config(seed=0, block_channels=TINY))
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_vgg):
+    return StyleTransferPipeline(model=tiny_vgg)
+
+
+# ---------------------------------------------------------------------------------------------------------- losses
+def test_gram_matrix_hand_computed():
+    # F = [[1, 2], [3, 4]] (C = 2 channels, H·W = 2 positions): F Fᵀ = [[5, 11], [11, 25]], / (C·H·W = 4)
+    features = torch.tensor([1.0, 2.0, 3.0, 4.0]).view(1, 2, 1, 2)
+    torch.testing.assert_close(gram_matrix(features), torch.tensor([[[1.25, 2.75], [2.75, 6.25]]]))
+    # Gatys' E_l = Σ (G − A)² / (4 N² M²) with raw Grams equals gatys_layer_loss on normalised ones
+    other = torch.tensor([0.0, 1.0, 2.0, 0.5]).view(1, 2, 1, 2)
+    raw = lambda f: f.reshape(2, 2) @ f.reshape(2, 2).T  # noqa: E731
+    expected = ((raw(features) - raw(other)) ** 2).sum() / (4 * 2**2 * 2**2)
+    torch.testing.assert_close(gatys_layer_loss(gram_matrix(features), gram_matrix(other)), expected)
+    # the relative form is that loss times 4 / Σ Â²
+    rel = style_layer_loss(gram_matrix(features), gram_matrix(other))
+    torch.testing.assert_close(rel, expected * 4 / (gram_matrix(other) ** 2).sum())
+
+
+def test_gram_is_size_invariant_and_losses_are_zero_at_target():
+    f = torch.rand(1, 3, 4, 4)
+    tiled = f.repeat(1, 1, 2, 2)  # same statistics, 4x the positions
+    torch.testing.assert_close(gram_matrix(f), gram_matrix(tiled))
+    assert float(content_loss(f, f)) == 0.0 and float(style_layer_loss(gram_matrix(f), gram_matrix(f))) == 0.0
+    flat = torch.full((1, 3, 5, 5), 0.3)
+    assert float(total_variation(flat)) == 0.0
+    ramp = torch.arange(5.0).view(1, 1, 1, 5).expand(1, 3, 5, 5)
+    assert float(total_variation(ramp)) == pytest.approx(1.0)  # dx = 1 everywhere, dy = 0
+
+
+def test_blended_grams_normalises_weights():
+    a, b = {"l": torch.ones(1, 2, 2)}, {"l": torch.zeros(1, 2, 2)}
+    torch.testing.assert_close(blended_grams([a, b], [1, 3])["l"], torch.full((1, 2, 2), 0.25))
+
+
+# ---------------------------------------------------------------------------------------------------------- colour
+def test_histogram_matching_matches_mean_and_covariance():
+    g = torch.Generator().manual_seed(0)
+    style = torch.rand(1, 3, 30, 30, generator=g) * torch.tensor([0.5, 0.2, 0.9]).view(1, 3, 1, 1)
+    content = torch.rand(1, 3, 20, 25, generator=g) * 0.3 + 0.4
+    content[:, 1] = 0.5 * content[:, 0] + 0.2  # correlated channels
+    matched = color.match_color_histogram(style, content, clip=False)
+    mu_m, cov_m = color._moments(matched)
+    mu_c, cov_c = color._moments(content)
+    torch.testing.assert_close(mu_m, mu_c, atol=1e-5, rtol=0)
+    torch.testing.assert_close(cov_m, cov_c, atol=1e-4, rtol=0)
+
+
+def test_yiq_round_trip_and_luminance_matching():
+    x = torch.rand(1, 3, 8, 8)
+    torch.testing.assert_close(color.yiq_to_rgb(color.rgb_to_yiq(x)), x, atol=1e-5, rtol=0)
+    s, c = torch.rand(1, 1, 8, 8) * 0.2, torch.rand(1, 1, 8, 8) * 0.8 + 0.1
+    m = color.match_luminance(s, c)
+    assert float(m.mean()) == pytest.approx(float(c.mean()), abs=1e-5)
+    assert float(m.std()) == pytest.approx(float(c.std()), abs=1e-5)
+
+
+def test_keep_colors_luminance_keeps_content_chroma(pipe):
+    content = _image(1)
+    out = pipe(content, style=_image(2, stripes=True), keep_colors="luminance", **FAST)
+    result = image_to_tensor(out["image"])
+    reference = image_to_tensor(content.resize(out["image"].size, Image.Resampling.LANCZOS))
+    iq_out, iq_ref = color.rgb_to_yiq(result)[:, 1:], color.rgb_to_yiq(reference)[:, 1:]
+    # chroma equal up to clipping into [0, 1] and 8-bit rounding; luminance did change
+    assert float((iq_out - iq_ref).abs().mean()) < 0.02
+    assert float((color.luminance(result) - color.luminance(reference)).abs().mean()) > 0.005
+    assert (
+        out["style_loss"]
+        < pipe(content, style=_image(2, stripes=True), keep_colors="luminance", **{**FAST, "steps": 0})[
+            "style_loss"
+        ]
+    )
+
+
+def test_keep_colors_histogram_runs_and_differs(pipe):
+    content, style = _image(1), _image(2, stripes=True)
+    plain = pipe(content, style=style, **FAST)["image"]
+    matched = pipe(content, style=style, keep_colors="histogram", **FAST)["image"]
+    assert np.abs(np.asarray(plain, float) - np.asarray(matched, float)).mean() > 1.0
+
+
+# -------------------------------------------------------------------------------------------------------- pipeline
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_loss_falls(pipe, optimizer):
+    out = pipe(
+        _image(1),
+        style=_image(2, stripes=True),
+        optimizer=optimizer,
+        steps=25,
+        size=48,
+        seed=0,
+        progress=False,
+        learning_rate=0.05 if optimizer == "adam" else None,
+    )
+    history = out["loss_history"]
+    assert len(history) == 25
+    assert history[-1] < 0.5 * history[0]
+    assert set(out["style_loss_per_layer"]) == {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"}
+    assert max(out["image"].size) == 48 and out["image"].size[0] > out["image"].size[1]  # content's aspect
+
+
+def test_style_loss_falls_from_noise_on_random_multiscale():
+    model = RandomMultiscaleModel(RandomMultiscaleConfig(filter_sizes=[3, 7, 15], filters_per_scale=8))
+    multiscale = StyleTransferPipeline(model=model)
+    out = multiscale(_image(1), style=_image(2, stripes=True), init="noise", content_weight=0.0, **FAST)
+    start = multiscale(
+        _image(1), style=_image(2, stripes=True), init="noise", content_weight=0.0, **{**FAST, "steps": 0}
+    )
+    assert out["style_loss"] < 0.2 * start["style_loss"]
+
+
+def test_deterministic_under_seed(pipe):
+    kwargs = dict(style=_image(2), init="noise", size=32, steps=5, progress=False)
+    a = np.asarray(pipe(_image(1), seed=3, **kwargs)["image"])
+    b = np.asarray(pipe(_image(1), seed=3, **kwargs)["image"])
+    c = np.asarray(pipe(_image(1), seed=4, **kwargs)["image"])
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_multi_style_blend(pipe):
+    content, s1, s2 = _image(1), _image(2, stripes=True), _image(3)
+    single = pipe(content, style=s1, **FAST)
+    weighted = pipe(content, style=[s1, s2], style_weights=[1.0, 0.0], **FAST)
+    assert np.array_equal(np.asarray(single["image"]), np.asarray(weighted["image"]))
+    both = pipe(content, style=[s1, s2], style_weights=[0.5, 0.5], **FAST)
+    assert not np.array_equal(np.asarray(single["image"]), np.asarray(both["image"]))
+
+
+def test_multiscale_coarse_to_fine(pipe):
+    out = pipe(_image(1, 96, 72), style=_image(2), scales=[32, 64], steps=4, seed=0, progress=False)
+    assert out["scales"] == [32, 64] and max(out["image"].size) == 64 and len(out["loss_history"]) == 8
+
+
+def test_auto_scales():
+    from hfmech.style import StyleSettings
+
+    assert StyleSettings(size=256).scale_sizes() == [256]
+    assert StyleSettings(size=512).scale_sizes() == [256, 512]
+    assert StyleSettings(size=1024).scale_sizes() == [256, 512, 1024]
+
+
+def test_style_of_very_different_shape_and_grayscale(pipe):
+    content = _image(1, 72, 48)
+    thin_gray = Image.fromarray(
+        np.random.default_rng(0).integers(0, 256, (6, 300), dtype=np.uint8)
+    )  # 'L', 50:1
+    out = pipe(content, style=thin_gray, **FAST)
+    assert out["image"].mode == "RGB" and max(out["image"].size) == 48
+    assert out["loss_history"][-1] < out["loss_history"][0]
+
+
+def test_config_defaults_and_transformers_factory(tmp_path, tiny_vgg):
+    tiny_vgg.config.style_transfer = {
+        "content_layers": ["relu2_2"],
+        "style_layers": ["relu1_1", "relu2_1"],
+        "steps": 3,
+        "size": 64,
+    }
+    tiny_vgg.save_pretrained(tmp_path)
+    tiny_vgg.config.style_transfer = random_vgg_config().style_transfer
+    pipe = pipeline("style-transfer", model=str(tmp_path))
+    assert isinstance(pipe, StyleTransferPipeline)
+    out = pipe(_image(1, 96, 72), style=_image(2), seed=0, progress=False)
+    assert len(out["loss_history"]) == 3 and out["image"].size == (64, 48)
+    assert set(out["style_loss_per_layer"]) == {"relu1_1", "relu2_1"}
