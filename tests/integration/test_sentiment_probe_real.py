@@ -26,7 +26,9 @@ def test_benchmark_files_have_the_published_sizes(shared_dir):
     assert sizes == {"mr": 10662, "cr": 3775, "subj": 10000, "mpqa": 10606}
     imdb = datasets.load_imdb(data / "imdb")
     assert sum(imdb.sizes().values()) == 50_000 and imdb.sizes()["test"] == 25_000
-    assert set(imdb.train[0]).isdisjoint(imdb.dev[0])
+    assert imdb.sizes() == {"train": 22_500, "dev": 2_500, "test": 25_000}  # dev: 10 % of train, by index
+    # (IMDB train repeats a few review texts, so text overlap between train and dev is not zero)
+    assert len(set(imdb.train[0]) & set(imdb.dev[0])) < 50
     amazon = datasets.load_amazon(data / "amazon-multidomain" / "reviews.jsonl")
     assert sum(amazon.sizes().values()) == 8000
     assert abs(amazon.test[1].mean() - 0.5) < 0.01
