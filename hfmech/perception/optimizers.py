@@ -46,21 +46,31 @@ def optimize_adam(
     learning_rate: float = 0.05,
     stop: Callable[[dict], bool] | None = None,
     callback: Callable[[int, dict], None] | None = None,
+    final_lr_fraction: float = 0.1,
 ) -> OptimizationResult:
     """Maximise ``evaluate(params (1, D), step)["objective"]`` (a differentiable scalar) with Adam.
 
     ``evaluate`` returns a dict with ``objective`` (tensor), ``renders`` (int) and any floats to record;
-    ``stop(record)`` ends early (e.g. the ensemble's probability reached a threshold).
+    ``stop(record)`` ends early (e.g. the ensemble's probability reached a threshold). The learning rate decays
+    linearly to ``final_lr_fraction`` of its start over ``steps``. When ``evaluate`` reports a clean-render
+    ``probability`` (every few steps), the parameters with the highest one are returned, not the last: with hard ink
+    selection and random views the objective is noisy, and a late step can undo a good drawing.
     """
     if not isinstance(steps, int) or steps < 0:
         raise OptimizerError(f"steps must be a non-negative integer, got {steps!r}")
     params = flat.detach().clone().reshape(1, -1).requires_grad_(True)
     opt = torch.optim.Adam([params], lr=learning_rate)
     result = OptimizationResult(flat=params.detach()[0])
+    best_flat, best_probability = None, -1.0
     start = time.perf_counter()
     for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = learning_rate * (1.0 - (1.0 - final_lr_fraction) * step / max(steps - 1, 1))
         opt.zero_grad(set_to_none=True)
+        before = params.detach()[0].clone()
         out = evaluate(params, step)
+        if "probability" in out and float(out["probability"]) > best_probability:
+            best_flat, best_probability = before, float(out["probability"])
         (-out["objective"]).backward()
         opt.step()
         result.renders += int(out.get("renders", 1))
@@ -80,6 +90,8 @@ def optimize_adam(
             result.stopped = "threshold"
             break
     result.flat = params.detach()[0]
+    if best_flat is not None:  # at a threshold stop, these are the parameters that reached it
+        result.flat = best_flat
     result.seconds = time.perf_counter() - start
     return result
 

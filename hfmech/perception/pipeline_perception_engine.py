@@ -58,10 +58,10 @@ class PerceptionEngineSettings:
     """Every knob of one drawing; defaults tuned for a 2-core CPU (see docs/perception.md)."""
 
     steps: int = 300
-    learning_rate: float = 0.1
+    learning_rate: float = 0.05
     views: int = 2
     size: int = 224
-    resolution: int | None = 160  # members' input side while optimising; None = each member's own image_size
+    resolution: int | None = None  # members' input side while optimising; None = each member's own image_size
     objective: str = "mean-log-prob"
     optimizer: str = "adam"
     stop_probability: float | None = 0.95

@@ -3,7 +3,7 @@
 ``spaces/perception-engine/app.py`` is just ``demo = build_demo()``; ``hfmech serve`` renders the same Blocks in a
 tab. The bar chart shows every member's probability of the target on the final drawing: the training members (which
 the drawing was optimised for) and the held-out judges (never seen during optimisation). Defaults are kept small
-(``DEFAULT_STEPS`` steps, 2 views, members at 160 px) so the default request stays short on a 2-core CPU; user errors
+(``DEFAULT_STEPS`` steps, 2 views, members at their own resolution) so the default request stays short on a 2-core CPU; user errors
 reach the page (and ``gradio_client``) as ``gr.Error`` with hfmech's message.
 """
 
@@ -20,7 +20,7 @@ DEFAULT_CLASS = "electric fan"
 DEFAULT_STROKES = 16
 DEFAULT_PALETTE = 4
 DEFAULT_STEPS = 30
-SPACE_SETTINGS = {"views": 2, "resolution": 160, "size": 224, "learning_rate": 0.2}
+SPACE_SETTINGS = {"views": 2, "size": 224, "learning_rate": 0.05}
 EXAMPLE_CLASSES = [
     "electric fan",
     "hammerhead",

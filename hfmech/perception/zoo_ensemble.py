@@ -30,10 +30,10 @@ JUDGE_MEMBERS = {
 #: Pipeline defaults stored in the repo's config (read by PerceptionEngineSettings); tuned on a 2-core CPU.
 PERCEPTION_ENGINE_DEFAULTS = {
     "steps": 300,
-    "learning_rate": 0.1,
+    "learning_rate": 0.05,
     "views": 2,
     "size": 224,
-    "resolution": 160,
+    "resolution": None,
     "objective": "mean-log-prob",
     "optimizer": "adam",
     "stop_probability": 0.95,
@@ -98,6 +98,5 @@ def build_perception_ensemble_lite(out_dir: Path) -> dict:
         "num_parameters_millions": f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}",
         "default_steps": PERCEPTION_ENGINE_DEFAULTS["steps"],
         "default_views": PERCEPTION_ENGINE_DEFAULTS["views"],
-        "default_resolution": PERCEPTION_ENGINE_DEFAULTS["resolution"],
         "default_strokes": PERCEPTION_ENGINE_DEFAULTS["drawing"]["num_strokes"],
     }

@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SR = 22050
-QUICK = {"steps": 5, "seconds": 1.5, "n_filters": 256, "content_weight": 0.01, "seed": 0}
+QUICK = {"steps": 15, "seconds": 1.5, "n_filters": 256, "content_weight": 0.01, "seed": 0}
 
 
 def _free_port() -> int:
