@@ -24,7 +24,6 @@ The zoo entry ``glove-6b-50d`` (built by :func:`build_glove_6b_50d`) converts th
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -387,14 +386,6 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @zoo.register(
     "glove-6b-50d",
     card="glove-6b-50d.md",
@@ -410,8 +401,8 @@ def build_glove_6b_50d(out_dir: Path) -> dict:
     return {
         "source_package": KUMO_PACKAGE,
         "source_version": _version(KUMO_PACKAGE),
-        "source_embeddings_sha256": _sha256(emb),
-        "source_vocabulary_sha256": _sha256(vocab),
+        "source_embeddings_sha256": zoo.sha256_file(emb),
+        "source_vocabulary_sha256": zoo.sha256_file(vocab),
         "vocab_size": len(model),
         "vector_size": model.vector_size,
     }

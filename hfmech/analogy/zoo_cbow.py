@@ -8,7 +8,6 @@ tokenisation, timings and the accuracy measured after training). The builder tur
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def build_cbow_imdb(out_dir: Path) -> dict:
     model.save_pretrained(out_dir, dtype=torch.float16)
     acc = info["accuracy"]
     corpus = info["corpus"]
-    digest = hashlib.sha256((WEIGHTS_DIR / "vectors.safetensors").read_bytes()).hexdigest()
+    digest = zoo.sha256_file(WEIGHTS_DIR / "vectors.safetensors")
     return {
         "vocab_size": len(words),
         "full_vocab_size": corpus["full_vocab_size"],

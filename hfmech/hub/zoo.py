@@ -15,6 +15,7 @@ Mechanisms add entries with :func:`register` at import time::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -51,6 +52,15 @@ def register(name: str, *, card: str, task: str, description: str, requires: lis
         return builder
 
     return decorator
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks: the provenance hash zoo builders put in their cards."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def names() -> list[str]:

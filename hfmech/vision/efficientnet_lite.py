@@ -46,7 +46,6 @@ approximation of :func:`preprocess` good to interpolation noise.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ from transformers.modeling_outputs import ImageClassifierOutputWithNoAttention
 
 from hfmech.hub import register_model, zoo
 
-from .labels import imagenet_id2label
+from .labels import imagenet_id2label, top_k_labels
 
 # --------------------------------------------------------------------------------------------------------------------
 # Architecture tables
@@ -625,12 +624,7 @@ def classify(
         probs = model(pixel_values=pixels).logits.float().softmax(-1)
     finally:
         model.train(was_training)
-    id2label = model.config.id2label or {}
-    values, indices = probs.topk(min(top_k, probs.shape[-1]), dim=-1)
-    return [
-        [(id2label.get(int(i), f"LABEL_{int(i)}"), float(p)) for p, i in zip(row_p, row_i)]
-        for row_p, row_i in zip(values, indices)
-    ]
+    return top_k_labels(probs, model.config.id2label, top_k)
 
 
 def image_processor_for(config: EfficientNetLiteConfig):
@@ -685,14 +679,6 @@ def upstream_checkpoint_path(variant: str) -> Path:
     return Path(getattr(module, class_name).get_model_file_path())
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 #: DeepDream defaults stored in the zoo configs (read by ``hfmech.dream.DreamSettings``). Presets chosen by looking
 #: at dreams of sky1024px.jpg (docs/figures/deepdream_layers.jpg): stage2 (stride 4) sharpens edges into
 #: brush-stroke textures, stage3/4 grow ornaments and eyes, stage5 (stride 16, 112 channels) reads in animal faces
@@ -736,7 +722,7 @@ def build_zoo_repo(variant: str, out_dir: Path) -> dict:
         "source_package": dist,
         "source_version": dist_version,
         "source_file": pth.name,
-        "source_sha256": _sha256(pth),
+        "source_sha256": zoo.sha256_file(pth),
         "padding": "TF SAME (asymmetric for stride 2)" if config.padding == "same" else "symmetric k//2",
         "image_size": config.image_size,
         "crop_size": config.image_size + CROP_PADDING,

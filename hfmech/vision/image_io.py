@@ -1016,3 +1016,19 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def normalize_pixels(pixels, config, size: int | None = None):
+    """A classifier's input from RGB ``pixels (B, 3, H, W)`` in ``[0, 1]``: resized (antialiased bilinear,
+    differentiable) to ``size × size`` when ``size`` is given and differs, then ``(x - config.image_mean) /
+    config.image_std``."""
+    import torch
+    import torch.nn.functional as F
+
+    if size is not None and tuple(pixels.shape[-2:]) != (int(size), int(size)):
+        pixels = F.interpolate(
+            pixels, size=(int(size), int(size)), mode="bilinear", align_corners=False, antialias=True
+        )
+    mean = torch.as_tensor(config.image_mean, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
+    std = torch.as_tensor(config.image_std, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
+    return (pixels - mean) / std

@@ -32,3 +32,13 @@ def imagenet_labels() -> list[str]:
 def imagenet_id2label() -> dict[int, str]:
     """``{index: class name}`` for a transformers config's ``id2label``."""
     return dict(enumerate(_imagenet_labels()))
+
+
+def top_k_labels(probs, id2label: dict | None, top_k: int = 5) -> list[list[tuple[str, float]]]:
+    """``probs (B, C)`` -> per row the ``top_k`` ``(label, probability)`` pairs, labels from ``id2label``."""
+    id2label = id2label or {}
+    values, indices = probs.topk(min(top_k, probs.shape[-1]), dim=-1)
+    return [
+        [(id2label.get(int(i), f"LABEL_{int(i)}"), float(p)) for p, i in zip(row_p, row_i)]
+        for row_p, row_i in zip(values, indices)
+    ]

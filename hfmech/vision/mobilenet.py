@@ -41,7 +41,6 @@ identical at the native size).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import urllib.request
@@ -60,7 +59,8 @@ from transformers.modeling_outputs import ImageClassifierOutputWithNoAttention
 from hfmech.hub import register_model, zoo
 
 from .efficientnet_lite import CheckpointConversionError, _same_pad
-from .labels import imagenet_id2label
+from .image_io import normalize_pixels
+from .labels import imagenet_id2label, top_k_labels
 from .tflite_reader import TFLiteGraph, TFLiteTensor, dequantize, read_tflite
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -574,9 +574,7 @@ def preprocess(images, image_size: int) -> torch.Tensor:
 
 def normalize(model: PreTrainedModel, pixels: torch.Tensor) -> torch.Tensor:
     """``(pixels - image_mean) / image_std`` with the model config's values; pixels ``(B, 3, H, W)`` in ``[0, 1]``."""
-    mean = torch.tensor(model.config.image_mean, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
-    std = torch.tensor(model.config.image_std, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
-    return (pixels - mean) / std
+    return normalize_pixels(pixels, model.config)
 
 
 @torch.no_grad()
@@ -585,12 +583,7 @@ def classify(model: MobileNetForImageClassification, images, top_k: int = 5) -> 
     model.eval()
     pixels = normalize(model, preprocess(images, model.config.image_size))
     probs = model(pixel_values=pixels).logits.softmax(-1)
-    id2label = model.config.id2label or {}
-    values, indices = probs.topk(min(top_k, probs.shape[-1]), dim=-1)
-    return [
-        [(id2label.get(int(i), f"LABEL_{int(i)}"), float(p)) for p, i in zip(row_p, row_i)]
-        for row_p, row_i in zip(values, indices)
-    ]
+    return top_k_labels(probs, model.config.id2label, top_k)
 
 
 def image_processor_for(config: MobileNetConfig):
@@ -636,14 +629,6 @@ CORAL_MODELS: dict[str, tuple[str, str]] = {
 }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def coral_file(filename: str, directory: str | os.PathLike | None = None) -> Path:
     """Local path of a Coral model file: from ``directory`` / ``$HFMECH_CORAL_DIR`` or downloaded once (cached).
 
@@ -673,7 +658,7 @@ def coral_file(filename: str, directory: str | os.PathLike | None = None) -> Pat
                 ) from err
             finally:
                 tmp.unlink(missing_ok=True)
-    if expected is not None and _sha256(path) != expected:
+    if expected is not None and zoo.sha256_file(path) != expected:
         raise zoo.ZooError(f"{path}: sha256 differs from google-coral/test_data's {filename}")
     return path
 
@@ -686,7 +671,7 @@ def build_coral_repo(name: str, out_dir: Path) -> dict:
     config = config_from_tflite(graph)
     model = MobileNetForImageClassification(config)
     model.load_state_dict(convert_tflite_graph(graph, config), strict=True)
-    sha = _sha256(path)
+    sha = zoo.sha256_file(path)
     model.config.source = {"file": filename, "url": CORAL_URL.format(filename=filename), "sha256": sha}
     model.config.architectures = [type(model).__name__]
     model.save_pretrained(out_dir, safe_serialization=True)

@@ -47,7 +47,6 @@ Weights:
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import field
 from pathlib import Path
@@ -397,14 +396,6 @@ def hed_weights_path() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _conv_stats(model: VGGModel) -> str:
     rows = []
     for name, module in model.feature_layers().items():
@@ -438,7 +429,7 @@ def build_hed_trunk(out_dir: Path) -> dict:
         "num_parameters": n,
         "num_parameters_millions": f"{n / 1e6:.2f}",
         "source_version": dist_version,
-        "source_sha256": _sha256(path),
+        "source_sha256": zoo.sha256_file(path),
         "conv_weight_std": _conv_stats(model),
     }
     values.update(card_values())
