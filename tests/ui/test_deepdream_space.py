@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -21,9 +20,10 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from space_testing import launch_space  # noqa: E402
 
 from hfmech.dream.space import DEFAULT_MAX_SIDE, dream_image  # noqa: E402
-from hfmech.serve import build_app, launch_kwargs  # noqa: E402
+from hfmech.serve import build_app  # noqa: E402
 from hfmech.vision.image_io import ImageInputError, load_image  # noqa: E402
 
 pytestmark = pytest.mark.ui
@@ -33,30 +33,7 @@ APP_PATH = REPO_ROOT / "spaces" / "deepdream" / "app.py"
 # The committed screenshot is refreshed only on request (HFMECH_UPDATE_SCREENSHOTS=1), so a test run never dirties
 # the working tree; otherwise the screenshot goes to pytest's temporary directory.
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "deepdream_space.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SMALL_SETTINGS = {"octaves": 2, "steps": 3}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _launch(blocks) -> str:
-    port = _free_port()
-    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
-    return f"http://127.0.0.1:{port}/"
 
 
 def _load_space_module():
@@ -72,7 +49,7 @@ def space():
     """(module of spaces/deepdream/app.py, its URL), served for the whole module."""
     module = _load_space_module()
     assert isinstance(module.demo, gr.Blocks)
-    url = _launch(module.demo)
+    url = launch_space(module.demo)
     try:
         yield module, url
     finally:
@@ -222,21 +199,6 @@ def test_unknown_layer_is_a_clear_error(client, small_image):
 # ---------------------------------------------------------------- headless Chromium
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright python package is not installed"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
 def page(browser, space):
     """A fresh page on the Space, loaded (the Dream button is on screen)."""
@@ -307,7 +269,7 @@ def test_serve_app_has_deepdream_tab_with_same_api(small_image, corrupt_png):
     assert "DeepDream" in [t.label for t in tabs]
     assert any(getattr(b, "elem_id", None) == "dream-run" for b in app.blocks.values())
 
-    url = _launch(app)
+    url = launch_space(app)
     try:
         client = Client(url, verbose=False)
         names = [n for n in _endpoints(client) if "dream" in n]

@@ -9,7 +9,6 @@ assertions.
 from __future__ import annotations
 
 import importlib.util
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,39 +19,16 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from space_testing import launch_space  # noqa: E402
 
 from hfmech.perception import PerceptionEnsembleModel  # noqa: E402
 from hfmech.perception.space import DEFAULT_CLASS, DEFAULT_STEPS, build_demo  # noqa: E402
-from hfmech.serve import launch_kwargs  # noqa: E402
 from hfmech.vision import EfficientNetLiteConfig, EfficientNetLiteForImageClassification  # noqa: E402
 
 pytestmark = pytest.mark.ui
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = REPO_ROOT / "spaces" / "perception-engine" / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _launch(blocks) -> str:
-    port = _free_port()
-    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
-    return f"http://127.0.0.1:{port}/"
 
 
 def _tiny(size: int, seed: int):
@@ -75,7 +51,7 @@ def tiny_model(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def space(tiny_model):
     demo = build_demo(model=tiny_model)
-    url = _launch(demo)
+    url = launch_space(demo)
     try:
         yield url
     finally:
@@ -122,21 +98,6 @@ def test_unknown_class_is_a_clear_error(client):
 
 
 # ---------------------------------------------------------------- headless Chromium
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright python package is not installed"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,41 +19,18 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from space_testing import launch_space  # noqa: E402
 
 from hfmech.sentiment import MLSTMConfig, MLSTMForByteLM  # noqa: E402
 from hfmech.sentiment.space import build_demo, heatmap_html, read_review  # noqa: E402
 from hfmech.sentiment.zoo_mlstm import WEIGHTS_DIR  # noqa: E402
-from hfmech.serve import launch_kwargs  # noqa: E402
 
 pytestmark = [pytest.mark.ui]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = REPO_ROOT / "spaces" / "sentiment-neuron" / "app.py"
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "sentiment_neuron_space.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 UNIT = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _launch(blocks) -> str:
-    port = _free_port()
-    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
-    return f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +44,7 @@ def tiny_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def space(tiny_folder):
     demo = build_demo(model=tiny_folder)
-    url = _launch(demo)
+    url = launch_space(demo)
     try:
         yield demo, url
     finally:
@@ -140,21 +116,6 @@ def test_in_process_handler_messages(tiny_folder):
 # ---------------------------------------------------------------- headless Chromium
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright python package is not installed"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def test_browser_read_and_generate(browser, space, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
@@ -197,7 +158,7 @@ def test_real_space_app():
     spec = importlib.util.spec_from_file_location("hfmech_space_sentiment_app", APP_PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    url = _launch(module.demo)
+    url = launch_space(module.demo)
     try:
         client = Client(url, verbose=False)
         label, value, html = client.predict("An absolutely wonderful, moving film.", api_name="/read")

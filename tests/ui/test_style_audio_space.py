@@ -8,7 +8,6 @@ download). Requests use short clips and few steps; no timing assertions (duratio
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -20,8 +19,8 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from space_testing import launch_space  # noqa: E402
 
-from hfmech.serve import launch_kwargs  # noqa: E402
 from hfmech.style import demo_sounds  # noqa: E402
 from hfmech.style.audio import save_audio_atomic  # noqa: E402
 from hfmech.style.space_audio import DEFAULT_N_FILTERS, DEFAULT_SECONDS, DEFAULT_STEPS, build_demo  # noqa: E402
@@ -30,35 +29,17 @@ pytestmark = pytest.mark.ui
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "audio_style_space.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SR = 22050
 QUICK = {"steps": 15, "seconds": 1.5, "n_filters": 256, "content_weight": 0.01, "seed": 0}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def space():
     demo = build_demo()
     assert isinstance(demo, gr.Blocks)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
+    url = launch_space(demo)
     try:
-        yield demo, f"http://127.0.0.1:{port}/"
+        yield demo, url
     finally:
         demo.close()
 
@@ -149,19 +130,6 @@ def test_bad_uploads_are_clear_errors(client, clips, which, expected):
 
 
 # ---------------------------------------------------------------------------------------------- headless Chromium
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright python package is not installed"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_browser_example_run_and_screenshot(browser, space, tmp_path):

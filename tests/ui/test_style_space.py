@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -21,8 +20,9 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from space_testing import launch_space  # noqa: E402
 
-from hfmech.serve import build_app, launch_kwargs  # noqa: E402
+from hfmech.serve import build_app  # noqa: E402
 from hfmech.style.space import DEFAULT_SIZE, DEFAULT_STEPS, stylize_image  # noqa: E402
 
 pytestmark = pytest.mark.ui
@@ -30,17 +30,6 @@ pytestmark = pytest.mark.ui
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = REPO_ROOT / "spaces" / "style-transfer" / "app.py"
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "style_space.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PARAMS = [
     "content",
     "style",
@@ -55,21 +44,13 @@ PARAMS = [
 ]
 
 
-def _launch(blocks) -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
-    return f"http://127.0.0.1:{port}/"
-
-
 @pytest.fixture(scope="module")
 def space():
     spec = importlib.util.spec_from_file_location("hfmech_space_style_app", APP_PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert isinstance(module.demo, gr.Blocks)
-    url = _launch(module.demo)
+    url = launch_space(module.demo)
     try:
         yield module, url
     finally:
@@ -195,21 +176,6 @@ def test_user_errors_are_clear(client, pictures, tmp_path):
 # ---------------------------------------------------------------- headless Chromium
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright python package is not installed"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def test_browser_upload_run_and_screenshot(browser, space, pictures, tmp_path):
     content, style = pictures
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -254,7 +220,7 @@ def test_serve_app_has_style_tab(pictures):
     app = build_app()
     labels = [b.label for b in app.blocks.values() if isinstance(b, gr.Tab)]
     assert "Style transfer" in labels and "Image" in labels
-    url = _launch(app)
+    url = launch_space(app)
     try:
         client = Client(url, verbose=False)
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -20,9 +19,10 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from space_testing import launch_space  # noqa: E402
 
 from hfmech.analogy.space import DEFAULT_QUERY, solve_analogy  # noqa: E402
-from hfmech.serve import build_app, launch_kwargs  # noqa: E402
+from hfmech.serve import build_app  # noqa: E402
 
 pytestmark = [
     pytest.mark.ui,
@@ -35,30 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = REPO_ROOT / "spaces" / "word-analogy" / "app.py"
 # Refreshed only on request (HFMECH_UPDATE_SCREENSHOTS=1), so a test run never dirties the working tree.
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "word_analogy_space.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OOV_MESSAGE = "1 word is not in the vocabulary: 'kingg' (did you mean: king"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _launch(blocks) -> str:
-    port = _free_port()
-    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())
-    return f"http://127.0.0.1:{port}/"
 
 
 def _load_space_module():
@@ -74,7 +51,7 @@ def space():
     """(module of spaces/word-analogy/app.py, its URL), served for the whole module."""
     module = _load_space_module()
     assert isinstance(module.demo, gr.Blocks)
-    url = _launch(module.demo)
+    url = launch_space(module.demo)
     try:
         yield module, url
     finally:
@@ -161,21 +138,6 @@ def test_malformed_query_is_a_clear_error(client):
 # ---------------------------------------------------------------- headless Chromium
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright python package is not installed"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
 def page(browser, space):
     """A fresh page on the Space, loaded (the Solve button is on screen)."""
@@ -224,7 +186,7 @@ def test_serve_app_has_both_tabs_and_endpoints():
     app = build_app()
     tabs = [b.label for b in app.blocks.values() if isinstance(b, gr.Tab)]
     assert "DeepDream" in tabs and "Word analogy" in tabs
-    url = _launch(app)
+    url = launch_space(app)
     try:
         client = Client(url, verbose=False)
         endpoints = _endpoints(client)
