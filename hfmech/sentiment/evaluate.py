@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from joblib import parallel_config
 
 from .datasets import (
     SENTENCE_FILES,
@@ -354,7 +355,8 @@ def evaluate_mlstm(args) -> dict:
 
     torch.set_num_threads(args.threads)
     path = zoo.resolve(args.model)
-    model = AutoModel.from_pretrained(path).eval()
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    model = AutoModel.from_pretrained(path, dtype=torch.float32).eval().to(device)
     model_id = hashlib.sha256(
         b"".join(p.read_bytes() for p in sorted(Path(path).glob("*.safetensors")))
     ).hexdigest()[:16]
@@ -372,20 +374,21 @@ def evaluate_mlstm(args) -> dict:
         "settings": {k: v for k, v in vars(args).items() if k not in ("func",)},
     }
     t0 = time.perf_counter()
-    res = run_probe_table(
-        cache,
-        Path(args.data),
-        args.benchmarks,
-        discovery=args.discovery,
-        imdb_train=args.imdb_train,
-        imdb_test=args.imdb_test,
-        amazon_max=args.amazon_max,
-        cv_folds=args.cv_folds,
-        efficiency_on=args.efficiency_on,
-        efficiency_seeds=args.efficiency_seeds,
-        max_per_split=args.max_per_split,
-        max_eval=args.max_eval,
-    )
+    with parallel_config(n_jobs=args.jobs):
+        res = run_probe_table(
+            cache,
+            Path(args.data),
+            args.benchmarks,
+            discovery=args.discovery,
+            imdb_train=args.imdb_train,
+            imdb_test=args.imdb_test,
+            amazon_max=args.amazon_max,
+            cv_folds=args.cv_folds,
+            efficiency_on=args.efficiency_on,
+            efficiency_seeds=args.efficiency_seeds,
+            max_per_split=args.max_per_split,
+            max_eval=args.max_eval,
+        )
     feats = res.pop("_features")
     report.update(res)
     report["featurize_rate_bytes_per_s"] = round(cache.bytes / cache.seconds, 1) if cache.seconds else None
@@ -826,6 +829,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--efficiency-seeds", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="torch device for featurisation: cpu, cuda, or auto")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="parallel probe fits (joblib processes) over the C grid"
+    )
     p.add_argument(
         "--cache",
         default=os.path.join(

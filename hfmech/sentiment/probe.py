@@ -105,10 +105,13 @@ def train_with_reg_cv(
     penalty: str = "l1",
     C: tuple[float, ...] = C_GRID,
     seed: int = 42,
+    n_jobs: int | None = None,
 ) -> ProbeResult:
     """The OpenAI probe: choose ``C`` on dev (``vaX``, ``vaY``), refit on train, score test.
 
     Shapes: ``trX (N_tr, H)``, ``trY (N_tr,)`` ints in {0, 1}, and likewise for dev/test.
+    The fits of the ``C`` grid are independent and run through joblib: ``n_jobs`` processes, or (``None``) what an
+    enclosing ``joblib.parallel_config(n_jobs=…)`` says (default 1). Results do not depend on ``n_jobs``.
     """
     trX, trY = _check(trX, trY, "train")
     vaX, vaY = _check(vaX, vaY, "dev")
@@ -117,10 +120,10 @@ def train_with_reg_cv(
         raise ProbeInputError(f"dev features have {vaX.shape[1]} units, train {trX.shape[1]}")
     if penalty not in ("l1", "l2"):
         raise ProbeInputError(f"penalty must be 'l1' or 'l2', got {penalty!r}")
-    scores = {}
-    for i, c in enumerate(C):
-        model = _fit(c, penalty, seed + i, trX, trY)
-        scores[float(c)] = float((model.predict(vaX) == vaY).mean())
+    from joblib import Parallel, delayed
+
+    fits = Parallel(n_jobs=n_jobs)(delayed(_fit)(c, penalty, seed + i, trX, trY) for i, c in enumerate(C))
+    scores = {float(c): float((model.predict(vaX) == vaY).mean()) for c, model in zip(C, fits)}
     best = max(
         scores, key=lambda c: (scores[c], -c)
     )  # ties: the stronger regularisation (smaller C), sparser

@@ -49,13 +49,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 import torch
 
 DEFAULT_SAMPLING_RATE = 22050
 DEFAULT_N_FFT = 2048
 #: Peak amplitude under which an input counts as silent (−80 dBFS).
 SILENCE_PEAK = 1e-4
+
+
+def _soundfile():
+    """soundfile, imported on first use: ``import hfmech`` must not need libsndfile (GPU images lack it)."""
+    import soundfile
+
+    return soundfile
+
+
 #: Output suffix -> (soundfile format, default subtype).
 WRITE_FORMATS = {
     ".wav": ("WAV", "PCM_16"),
@@ -190,6 +198,7 @@ def _read_file(source, name: str, max_frames: int | None) -> tuple[np.ndarray, i
         if len(source) == 0:
             raise AudioDecodeError(f"{name} is empty (0 bytes)")
         handle = io.BytesIO(bytes(source))
+    sf = _soundfile()
     try:
         with sf.SoundFile(handle) as f:
             sr, total = f.samplerate, f.frames
@@ -209,9 +218,9 @@ def _file_info(source, name: str) -> tuple[int, int] | None:
     """(frames, samplerate) of a file without decoding it, or None (errors surface in :func:`_read_file`)."""
     try:
         if isinstance(source, (str, os.PathLike)):
-            info = sf.info(os.path.expanduser(os.fspath(source)))
+            info = _soundfile().info(os.path.expanduser(os.fspath(source)))
         else:
-            info = sf.info(io.BytesIO(bytes(source)))
+            info = _soundfile().info(io.BytesIO(bytes(source)))
         return int(info.frames), int(info.samplerate)
     except Exception:
         return None
@@ -318,7 +327,7 @@ def save_audio_atomic(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            sf.write(
+            _soundfile().write(
                 fh,
                 np.asarray(array, dtype=np.float32),
                 int(sampling_rate),
