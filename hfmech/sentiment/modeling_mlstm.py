@@ -446,7 +446,7 @@ class MLSTMForByteLM(PreTrainedModel):
     def _chunk_steps(self, batch: int, chunk_size: int | None) -> int:
         """Time steps per chunk: ``chunk_size`` (config default), lowered so that the chunk's projections
         (T × batch × 5H floats) stay within :data:`WORKSPACE_BYTES`."""
-        chunk = int(chunk_size or self.config.chunk_size)
+        chunk = int(self.config.chunk_size if chunk_size is None else chunk_size)
         if chunk < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk}")
         per_step = max(1, batch) * 5 * self.hidden_size * self.wx.element_size()
