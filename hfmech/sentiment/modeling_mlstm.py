@@ -564,13 +564,13 @@ class MLSTMForByteLM(PreTrainedModel):
             w = self.effective_weights()
             tz, tm = self.input_tables(w)
             device = self.wx.device
-            ids = self._ids(data)
+            raw = torch.frombuffer(bytearray(data), dtype=torch.uint8)  # int64 one chunk at a time
             sel = None if units is None else torch.tensor(units, device=device)
             c, h = self.zero_state(1)
             steps = self._chunk_steps(1, chunk_size)
             seq = c.new_empty(steps, 1, hidden)
             for t0 in range(0, len(data), steps):
-                chunk_ids = ids[t0 : t0 + steps]
+                chunk_ids = raw[t0 : t0 + steps].to(device, torch.long)
                 width = chunk_ids.numel()
                 xm, xz = F.embedding(chunk_ids, tm).unsqueeze(1), F.embedding(chunk_ids, tz).unsqueeze(1)
                 c_seq, h_seq = (seq[:width], None) if state == "c" else (None, seq[:width])
