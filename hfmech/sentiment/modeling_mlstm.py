@@ -402,7 +402,7 @@ class MLSTMForByteLM(PreTrainedModel):
         runs in place (:func:`_scan_inplace`); ``state`` is never modified."""
         w = weights if weights is not None else self.effective_weights()
         c, h = state if state is not None else self.zero_state(input_ids.shape[0])
-        if mask is None and clamp is None and not _needs_grad(c, h, *w.values()):
+        if mask is None and clamp is None and not _needs_grad(c, h, self.embed.weight, *w.values()):
             xm, xz = self._projections(input_ids.t(), w)  # (T, B, H), (T, B, 4H): fresh, ours to overwrite
             c, h = (
                 c.clone(memory_format=torch.contiguous_format),

@@ -115,6 +115,11 @@ def test_training_path_still_has_gradients(tiny):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
     with torch.no_grad():
         assert torch.allclose(model(ids[:, :-1], labels=ids[:, 1:]).loss, loss.detach(), atol=1e-6)
+    model.zero_grad()
+    frozen = {k: v.detach() for k, v in model.effective_weights().items()}  # only the embedding trains
+    _, _, hs, _ = model.run(ids, weights=frozen)
+    hs.sum().backward()
+    assert model.embed.weight.grad is not None and model.embed.weight.grad.abs().sum() > 0
 
 
 def test_trace_units_and_float16(converted):
