@@ -20,14 +20,17 @@ Shapes: ``input_ids`` (B, T) int64 in [0, 256); embedding (B, T, E=64); state ``
 Mechanism API used by the probe, the pipeline and the Space (``model`` an :class:`MLSTMForByteLM`)::
 
     model.featurize(texts, state="c"|"h", batch_size=128)  -> np.ndarray (N, H)  final state after preprocessing
-    model.trace(text, unit=None, state="c")                -> np.ndarray (n_bytes, H), or (n_bytes,) for one unit
+    model.trace(text, unit=None, state="c", dtype=np.float32) -> (n_bytes, H), or (n_bytes,) for one unit
     model(input_ids, state=(c, h), labels=...)             -> MLSTMOutput(loss, logits, state, hidden_states)
 
-Efficiency (DESIGN.md): the input projections ``x·Wx + b`` and ``x·Wmx`` are computed for a whole chunk at once and
-the recurrence iterates over ``.unbind(1)`` (never ``X[:, t]`` in the loop); long texts are processed in fixed-size
-chunks with the state carried across them, so memory is bounded by the chunk, not the text; featurisation batches
-texts of similar length together (sorted by length, as encoder.py's ``transform``) and holds the state of shorter
-texts fixed over left padding, which is exact.
+Efficiency (DESIGN.md): the input of a step is one of 256 byte embeddings, so ``x·Wx + b`` and ``x·Wmx`` are two
+tables (256, 4H) and (256, H) (:meth:`MLSTMForByteLM.input_tables`) gathered for a whole chunk at once (never
+``X[:, t]`` in the loop). Without gradients the recurrence runs time-major and in place (:func:`_scan_inplace`: nine
+kernels a step, no allocation). Featurisation sorts texts by length (as encoder.py's ``transform``), longest first, and shrinks
+the batch as texts end, which is exact without padding or masks; long texts are read in chunks with the state
+carried, so memory is bounded by the chunk (capped at :data:`WORKSPACE_BYTES`), not the text; ``trace`` writes each
+chunk into the one array it returns. With gradients (training) the per-step loop of :func:`mlstm_scan` runs under
+autograd.
 """
 
 from __future__ import annotations
@@ -504,7 +507,7 @@ class MLSTMForByteLM(PreTrainedModel):
     ) -> np.ndarray:
         """Final ``c`` (or ``h``) state after reading each text, preprocessed as encoder.py → (N, H) float32.
 
-        Texts are sorted by byte length (longest first, as encoder.py's ``transform`` sorts them) and read
+        Texts are sorted by byte length (as encoder.py's ``transform`` does), longest first, and read
         ``batch_size`` at a time; the batch shrinks as its shorter texts end (exact: a finished text's state is
         simply not updated again, nothing is padded or masked). Each batch is read in chunks of at most
         ``chunk_size`` steps with the state carried, so memory is O(batch_size × chunk × H) whatever the text length
