@@ -26,11 +26,11 @@ Mechanism API used by the probe, the pipeline and the Space (``model`` an :class
 Efficiency (DESIGN.md): the input of a step is one of 256 byte embeddings, so ``x·Wx + b`` and ``x·Wmx`` are two
 tables (256, 4H) and (256, H) (:meth:`MLSTMForByteLM.input_tables`) gathered for a whole chunk at once (never
 ``X[:, t]`` in the loop). Without gradients the recurrence runs time-major and in place (:func:`_scan_inplace`: nine
-kernels a step, no allocation). Featurisation sorts texts by length (as encoder.py's ``transform``), longest first, and shrinks
-the batch as texts end, which is exact without padding or masks; long texts are read in chunks with the state
-carried, so memory is bounded by the chunk (capped at :data:`WORKSPACE_BYTES`), not the text; ``trace`` writes each
-chunk into the one array it returns. With gradients (training) the per-step loop of :func:`mlstm_scan` runs under
-autograd.
+kernels a step, no allocation). Featurisation sorts texts by length (as encoder.py's ``transform``), longest first,
+and shrinks the batch as texts end, which is exact without padding or masks; long texts are read in chunks with the
+state carried, so memory is bounded by the chunk (capped at :data:`WORKSPACE_BYTES`), not the text; ``trace`` writes
+each chunk into the one array it returns. With gradients (training) the per-step loop of :func:`mlstm_scan` runs
+under autograd.
 """
 
 from __future__ import annotations
