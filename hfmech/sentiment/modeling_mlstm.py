@@ -20,14 +20,17 @@ Shapes: ``input_ids`` (B, T) int64 in [0, 256); embedding (B, T, E=64); state ``
 Mechanism API used by the probe, the pipeline and the Space (``model`` an :class:`MLSTMForByteLM`)::
 
     model.featurize(texts, state="c"|"h", batch_size=128)  -> np.ndarray (N, H)  final state after preprocessing
-    model.trace(text, unit=None, state="c")                -> np.ndarray (n_bytes, H), or (n_bytes,) for one unit
+    model.trace(text, unit=None, state="c", dtype=np.float32) -> (n_bytes, H), or (n_bytes,) for one unit
     model(input_ids, state=(c, h), labels=...)             -> MLSTMOutput(loss, logits, state, hidden_states)
 
-Efficiency (DESIGN.md): the input projections ``x·Wx + b`` and ``x·Wmx`` are computed for a whole chunk at once and
-the recurrence iterates over ``.unbind(1)`` (never ``X[:, t]`` in the loop); long texts are processed in fixed-size
-chunks with the state carried across them, so memory is bounded by the chunk, not the text; featurisation batches
-texts of similar length together (sorted by length, as encoder.py's ``transform``) and holds the state of shorter
-texts fixed over left padding, which is exact.
+Efficiency (DESIGN.md): the input of a step is one of 256 byte embeddings, so ``x·Wx + b`` and ``x·Wmx`` are two
+tables (256, 4H) and (256, H) (:meth:`MLSTMForByteLM.input_tables`) gathered for a whole chunk at once (never
+``X[:, t]`` in the loop). Without gradients the recurrence runs time-major and in place (:func:`_scan_inplace`: nine
+kernels a step, no allocation). Featurisation sorts texts by length (as encoder.py's ``transform``), longest first,
+and shrinks the batch as texts end, which is exact without padding or masks; long texts are read in chunks with the
+state carried, so memory is bounded by the chunk (capped at :data:`WORKSPACE_BYTES`), not the text; ``trace`` writes
+each chunk into the one array it returns. With gradients (training) the per-step loop of :func:`mlstm_scan` runs
+under autograd.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ __all__ = [
 STATES = ("c", "h")
 #: tf.nn.l2_normalize's default epsilon is on the squared norm: x * rsqrt(max(sum(x**2), 1e-12)).
 WN_EPSILON = 1e-12
+#: Upper bound on the per-chunk input-projection workspace of :meth:`MLSTMForByteLM.featurize` / ``trace`` (bytes).
+WORKSPACE_BYTES = 32 * 2**20
 
 
 class UnknownUnitError(IndexError, ValueError):
@@ -180,8 +185,26 @@ def mlstm_scan(
             (before ``h = o·tanh(c)`` is formed) and/or ``h`` are overwritten with the values.
         collect: ``"h"``, ``"c"``, ``"both"`` or None: which per-step sequences to return.
 
-    Returns ``(c, h, hs, cs)`` with ``hs``/``cs`` (B, T, H) or None.
+    Returns ``(c, h, hs, cs)`` with ``hs``/``cs`` (B, T, H) or None. Without ``mask``/``clamp`` and when no gradient
+    is needed this runs :func:`_scan_inplace` (same arithmetic, no per-step allocation) on a time-major copy.
     """
+    if mask is None and clamp is None and not _needs_grad(xm, xz, c, h, wh, wmh):
+        c, h = c.clone(memory_format=torch.contiguous_format), h.clone(memory_format=torch.contiguous_format)
+        seqs = _state_buffers(c, xm.shape[1], collect)
+        _scan_inplace(
+            xm.transpose(0, 1).contiguous(),
+            xz.transpose(0, 1).clone(
+                memory_format=torch.contiguous_format
+            ),  # overwritten: never the caller's
+            c,
+            h,
+            wh,
+            wmh,
+            c_seq=seqs[0],
+            h_seq=seqs[1],
+        )
+        cs, hs = (None if s is None else s.transpose(0, 1).contiguous() for s in seqs)
+        return c, h, hs, cs
     hidden = h.shape[-1]
     hs: list[torch.Tensor] = []
     cs: list[torch.Tensor] = []
@@ -210,6 +233,79 @@ def mlstm_scan(
         if collect in ("c", "both"):
             cs.append(c)
     return c, h, (torch.stack(hs, 1) if hs else None), (torch.stack(cs, 1) if cs else None)
+
+
+def _needs_grad(*tensors: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
+def _state_buffers(c: torch.Tensor, steps: int, collect: str | None):
+    """(c_seq, h_seq) time-major (T, B, H) buffers for ``collect`` (``"c"``, ``"h"``, ``"both"``, None)."""
+    if collect not in (None, "c", "h", "both"):
+        raise ValueError(f"collect must be 'c', 'h', 'both' or None, got {collect!r}")
+    shape = (steps, *c.shape)
+    c_seq = c.new_empty(shape) if collect in ("c", "both") else None
+    h_seq = c.new_empty(shape) if collect in ("h", "both") else None
+    return c_seq, h_seq
+
+
+def _scan_inplace(
+    xm: torch.Tensor,
+    xz: torch.Tensor,
+    c: torch.Tensor,
+    h: torch.Tensor,
+    wh: torch.Tensor,
+    wmh: torch.Tensor,
+    c_seq: torch.Tensor | None = None,
+    h_seq: torch.Tensor | None = None,
+) -> None:
+    """The inference recurrence without allocations: time-major projections, state updated in place.
+
+    Args:
+        xm: ``x·Wmx`` (T, B, H) and xz: ``x·Wx + b`` (T, B, 4H), time-major with contiguous ``(B, ·)`` slices;
+            **xz is overwritten** (it is the pre-activation workspace ``z``).
+        c, h: (B, H) contiguous state, updated in place to the state after step ``T``.
+        c_seq, h_seq: optional (T, B, H) buffers that receive every step's ``c`` / ``h``.
+
+    Each step is nine kernels and no allocation: ``hm = h·Wmh`` (mm, out=), ``m = hm ⊙ xm_t`` (mul_),
+    ``z_t += m·Wh`` (addmm_ into the projection slice), ``σ`` over the three gates at once, ``tanh`` over ``u``,
+    ``c = f⊙c + i⊙u`` (mul, addcmul_), ``h = o⊙tanh(c)`` (tanh, mul). The arithmetic is the same as
+    :func:`mlstm_scan`'s, only the memory is reused.
+    """
+    steps = xz.shape[0]
+    if steps == 0:
+        return
+    hidden = c.shape[-1]
+    state_c, state_h = c, h
+    hm = torch.empty_like(c)
+    tanh_c = torch.empty_like(c)
+    xms = xm.unbind(0)
+    zs = xz.unbind(0)
+    gates = xz[..., : 3 * hidden].unbind(0)
+    ins = xz[..., :hidden].unbind(0)
+    forgets = xz[..., hidden : 2 * hidden].unbind(0)
+    outs = xz[..., 2 * hidden : 3 * hidden].unbind(0)
+    updates = xz[..., 3 * hidden :].unbind(0)
+    c_outs = c_seq.unbind(0) if c_seq is not None else None
+    h_outs = h_seq.unbind(0) if h_seq is not None else None
+    for t in range(steps):
+        torch.mm(h, wmh, out=hm)
+        hm.mul_(xms[t])
+        zs[t].addmm_(hm, wh)
+        gates[t].sigmoid_()
+        updates[t].tanh_()
+        c_new = c_outs[t] if c_outs is not None else c
+        torch.mul(forgets[t], c, out=c_new)
+        c_new.addcmul_(ins[t], updates[t])
+        c = c_new
+        torch.tanh(c, out=tanh_c)
+        h_new = h_outs[t] if h_outs is not None else h
+        torch.mul(outs[t], tanh_c, out=h_new)
+        h = h_new
+    if c is not state_c:
+        state_c.copy_(c)
+    if h is not state_h:
+        state_h.copy_(h)
 
 
 class MLSTMForByteLM(PreTrainedModel):
@@ -273,6 +369,27 @@ class MLSTMForByteLM(PreTrainedModel):
         z = torch.zeros(batch, self.hidden_size, dtype=self.wx.dtype, device=self.wx.device)
         return z, z.clone()
 
+    def input_tables(self, weights: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x·Wx + b`` (256, 4H) and ``x·Wmx`` (256, H) for every byte value.
+
+        The input ``x_t`` is the embedding of one of 256 bytes, so the input projections of any text are rows of
+        these two tables (the same numbers encoder.py computes per step, gathered instead of multiplied)."""
+        w = weights if weights is not None else self.effective_weights()
+        emb = self.embed.weight
+        return torch.addmm(w["b"], emb, w["wx"]), emb @ w["wmx"]
+
+    def _projections(self, input_ids: torch.Tensor, w: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x·Wmx, x·Wx + b)`` for ``input_ids`` of any shape ``S`` → (S, H), (S, 4H). Without gradients and for
+        more ids than byte values the rows are gathered from :meth:`input_tables`."""
+        if input_ids.numel() >= self.config.vocab_size and not _needs_grad(
+            self.embed.weight, w["wx"], w["wmx"]
+        ):
+            tz, tm = self.input_tables(w)
+            return F.embedding(input_ids, tm), F.embedding(input_ids, tz)
+        x = self.embed(input_ids)
+        xz = torch.addmm(w["b"], x.reshape(-1, x.shape[-1]), w["wx"]).view(*x.shape[:-1], -1)
+        return x @ w["wmx"], xz
+
     def run(
         self,
         input_ids: torch.Tensor,
@@ -282,12 +399,23 @@ class MLSTMForByteLM(PreTrainedModel):
         collect: str | None = "h",
         weights: dict | None = None,
     ):
-        """One pass of the recurrence over ``input_ids`` (B, T): ``(c, h, hs, cs)`` (see :func:`mlstm_scan`)."""
+        """One pass of the recurrence over ``input_ids`` (B, T): ``(c, h, hs, cs)`` (see :func:`mlstm_scan`).
+
+        Without gradients, ``mask`` or ``clamp`` the projections are made time-major (T, B, ·) and the recurrence
+        runs in place (:func:`_scan_inplace`); ``state`` is never modified."""
         w = weights if weights is not None else self.effective_weights()
-        x = self.embed(input_ids)  # (B, T, E)
-        xm = x @ w["wmx"]
-        xz = torch.addmm(w["b"], x.reshape(-1, x.shape[-1]), w["wx"]).view(*x.shape[:2], -1)
         c, h = state if state is not None else self.zero_state(input_ids.shape[0])
+        if mask is None and clamp is None and not _needs_grad(c, h, self.embed.weight, *w.values()):
+            xm, xz = self._projections(input_ids.t(), w)  # (T, B, H), (T, B, 4H): fresh, ours to overwrite
+            c, h = (
+                c.clone(memory_format=torch.contiguous_format),
+                h.clone(memory_format=torch.contiguous_format),
+            )
+            c_seq, h_seq = _state_buffers(c, input_ids.shape[1], collect)
+            _scan_inplace(xm, xz, c, h, w["wh"], w["wmh"], c_seq=c_seq, h_seq=h_seq)
+            hs, cs = (None if q is None else q.transpose(0, 1).contiguous() for q in (h_seq, c_seq))
+            return c, h, hs, cs
+        xm, xz = self._projections(input_ids, w)
         return mlstm_scan(xm, xz, c, h, w["wh"], w["wmh"], mask=mask, clamp=clamp, collect=collect)
 
     def forward(
@@ -318,7 +446,58 @@ class MLSTMForByteLM(PreTrainedModel):
     def _ids(self, data: bytes) -> torch.Tensor:
         return torch.frombuffer(bytearray(data), dtype=torch.uint8).to(self.wx.device, torch.long)
 
-    @torch.no_grad()
+    def _chunk_steps(self, batch: int, chunk_size: int | None) -> int:
+        """Time steps per chunk: ``chunk_size`` (config default), lowered so that the chunk's projections
+        (T × batch × 5H floats) stay within :data:`WORKSPACE_BYTES`."""
+        chunk = int(self.config.chunk_size if chunk_size is None else chunk_size)
+        if chunk < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk}")
+        per_step = max(1, batch) * 5 * self.hidden_size * self.wx.element_size()
+        return max(1, min(chunk, WORKSPACE_BYTES // per_step))
+
+    def _read_sorted(self, batch: Sequence[bytes], w: dict, tables, chunk_size: int | None):
+        """Final ``(c, h)`` (B, H) after reading each of ``batch`` (byte strings sorted longest first).
+
+        All texts start at step 0; at step ``t`` only the first ``n_t`` rows (the texts longer than ``t``) are
+        updated, so a text's row keeps its final state once it has ended: no padding is computed and no mask is
+        needed. Rows are read ``T`` steps at a time, the projections of a chunk gathered from ``tables``."""
+        n_rows = len(batch)
+        lens = np.fromiter((len(d) for d in batch), dtype=np.int64, count=n_rows)
+        if n_rows > 1 and np.any(np.diff(lens) > 0):
+            raise ValueError("texts must be sorted longest first")
+        c, h = self.zero_state(n_rows)
+        if n_rows == 0 or lens[0] == 0:
+            return c, h
+        tz, tm = tables
+        device = self.wx.device
+        flat = np.frombuffer(b"".join(batch), dtype=np.uint8)
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        steps = self._chunk_steps(n_rows, chunk_size)
+        hidden = self.hidden_size
+        z_buf = tz.new_empty(steps * n_rows * 4 * hidden)
+        m_buf = tm.new_empty(steps * n_rows * hidden)
+        longest = int(lens[0])
+        neg_lens = -lens  # ascending: rows with len > t are searchsorted(neg_lens, -t)
+        for t0 in range(0, longest, steps):
+            t1 = min(longest, t0 + steps)
+            n = int(np.searchsorted(neg_lens, -t0, side="left"))
+            width = t1 - t0
+            # (T, n) byte ids; positions past a text's end repeat its last byte (never read).
+            pos = starts[:n, None] + np.minimum(np.arange(t0, t1)[None, :], lens[:n, None] - 1)
+            ids = torch.from_numpy(np.ascontiguousarray(flat[pos.T])).to(device, torch.long).view(-1)
+            xz = torch.index_select(tz, 0, ids, out=z_buf[: ids.numel() * 4 * hidden].view(-1, 4 * hidden))
+            xm = torch.index_select(tm, 0, ids, out=m_buf[: ids.numel() * hidden].view(-1, hidden))
+            xz, xm = xz.view(width, n, -1), xm.view(width, n, -1)
+            s = t0
+            while s < t1:
+                n_s = int(np.searchsorted(neg_lens, -s, side="left"))
+                e = min(t1, int(lens[n_s - 1]))  # the shortest active text ends after step e - 1
+                a, b = s - t0, e - t0
+                _scan_inplace(xm[a:b, :n_s], xz[a:b, :n_s], c[:n_s], h[:n_s], w["wh"], w["wmh"])
+                s = e
+        return c, h
+
+    @torch.inference_mode()
     def featurize(
         self,
         texts: str | bytes | Sequence[str],
@@ -328,9 +507,11 @@ class MLSTMForByteLM(PreTrainedModel):
     ) -> np.ndarray:
         """Final ``c`` (or ``h``) state after reading each text, preprocessed as encoder.py → (N, H) float32.
 
-        Texts are sorted by byte length and batched (``batch_size``); shorter texts in a batch are left-padded and
-        their state is held over the padding (exact). Each batch is read ``chunk_size`` bytes at a time with the
-        state carried, so memory is O(batch_size × chunk_size × H) whatever the text length.
+        Texts are sorted by byte length (as encoder.py's ``transform`` does), longest first, and read
+        ``batch_size`` at a time; the batch shrinks as its shorter texts end (exact: a finished text's state is
+        simply not updated again, nothing is padded or masked). Each batch is read in chunks of at most
+        ``chunk_size`` steps with the state carried, so memory is O(batch_size × chunk × H) whatever the text length
+        (the chunk is also capped so that its projections fit :data:`WORKSPACE_BYTES`).
         """
         state = state or self.config.state
         if state not in STATES:
@@ -339,32 +520,18 @@ class MLSTMForByteLM(PreTrainedModel):
             texts = [texts]
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        chunk = int(chunk_size or self.config.chunk_size)
         data = [preprocess(t) for t in texts]
-        order = np.argsort([len(d) for d in data], kind="stable")
+        order = np.argsort([-len(d) for d in data], kind="stable")
         feats = np.zeros((len(data), self.hidden_size), dtype=np.float32)
         w = self.effective_weights()
+        tables = self.input_tables(w)
         for start in range(0, len(order), int(batch_size)):
             idx = order[start : start + int(batch_size)]
-            batch = [data[i] for i in idx]
-            longest = max(len(d) for d in batch)
-            ids = torch.zeros(len(batch), longest, dtype=torch.long, device=self.wx.device)
-            mask = torch.zeros(len(batch), longest, dtype=torch.bool, device=self.wx.device)
-            for row, d in enumerate(batch):
-                ids[row, longest - len(d) :] = self._ids(d)
-                mask[row, longest - len(d) :] = True
-            st = self.zero_state(len(batch))
-            for t0 in range(0, longest, chunk):
-                m = mask[:, t0 : t0 + chunk]
-                c, h, _, _ = self.run(
-                    ids[:, t0 : t0 + chunk], st, mask=None if bool(m.all()) else m, collect=None, weights=w
-                )
-                st = (c, h)
-            final = st[0] if state == "c" else st[1]
-            feats[idx] = final.float().cpu().numpy()
+            c, h = self._read_sorted([data[i] for i in idx], w, tables, chunk_size)
+            feats[idx] = (c if state == "c" else h).float().cpu().numpy()
         return feats
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def trace(
         self,
         text: str | bytes,
@@ -372,32 +539,47 @@ class MLSTMForByteLM(PreTrainedModel):
         state: str | None = None,
         chunk_size: int | None = None,
         preprocessed: bool = False,
+        dtype=np.float32,
     ) -> np.ndarray:
         """Per-byte state while reading ``preprocess(text)`` (or ``text`` as raw bytes when ``preprocessed``).
 
-        Returns (n_bytes, H) float32, or (n_bytes,) for one ``unit`` / (n_bytes, k) for a list of units; only the
-        requested units are kept, so tracing one unit over 1 MB of text costs 4 MB, not 4 MB × H.
+        Returns (n_bytes,) for one ``unit``, (n_bytes, k) for a list of ``k`` units, or (n_bytes, H) for all units
+        (``unit=None``), in ``dtype`` (float32, or float16 to halve it). The result is allocated once and each
+        chunk's states are written straight into it, so the memory beyond the result is one chunk's workspace:
+        one unit over 1 MB of text costs 4 MB; all units cost n_bytes × H × 4 bytes (4 GB for 1 MB at H = 1024:
+        ask for the units you need).
         """
         state = state or self.config.state
         if state not in STATES:
             raise ValueError(f"state must be 'c' or 'h', got {state!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float16)):
+            raise ValueError(f"dtype must be float32 or float16, got {dtype}")
         units = None if unit is None else check_units(unit, self.hidden_size)
         if preprocessed:
             data = bytes(text) if isinstance(text, (bytes, bytearray)) else to_text(text).encode("utf-8")
         else:
             data = preprocess(text)
-        chunk = int(chunk_size or self.config.chunk_size)
-        ids = self._ids(data).unsqueeze(0)
-        w = self.effective_weights()
-        st = self.zero_state(1)
-        pieces = []
-        sel = None if units is None else torch.tensor(units, device=self.wx.device)
-        for t0 in range(0, ids.shape[1], chunk):
-            c, h, hs, cs = self.run(ids[:, t0 : t0 + chunk], st, collect=state, weights=w)
-            st = (c, h)
-            seq = (cs if state == "c" else hs)[0]
-            pieces.append((seq if sel is None else seq[:, sel]).float().cpu().numpy())
-        values = np.concatenate(pieces, 0) if pieces else np.zeros((0, len(units or [0]) or self.hidden_size))
+        hidden = self.hidden_size
+        values = np.empty((len(data), hidden if units is None else len(units)), dtype=dtype)
+        out = torch.from_numpy(values)
+        if len(data):
+            w = self.effective_weights()
+            tz, tm = self.input_tables(w)
+            device = self.wx.device
+            raw = torch.frombuffer(bytearray(data), dtype=torch.uint8)  # int64 one chunk at a time
+            sel = None if units is None else torch.tensor(units, device=device)
+            c, h = self.zero_state(1)
+            steps = self._chunk_steps(1, chunk_size)
+            seq = c.new_empty(steps, 1, hidden)
+            for t0 in range(0, len(data), steps):
+                chunk_ids = raw[t0 : t0 + steps].to(device, torch.long)
+                width = chunk_ids.numel()
+                xm, xz = F.embedding(chunk_ids, tm).unsqueeze(1), F.embedding(chunk_ids, tz).unsqueeze(1)
+                c_seq, h_seq = (seq[:width], None) if state == "c" else (None, seq[:width])
+                _scan_inplace(xm, xz, c, h, w["wh"], w["wmh"], c_seq=c_seq, h_seq=h_seq)
+                states = seq[:width, 0]
+                out[t0 : t0 + width] = (states if sel is None else states.index_select(1, sel)).cpu()
         if units is not None and not isinstance(unit, (list, tuple, np.ndarray, torch.Tensor)):
             return values[:, 0]
         return values
