@@ -64,6 +64,9 @@ TOKENIZER_VERSION = "w2v-lower-alnum-apostrophe-v1"
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 MAX_EXP = 6.0
+BACKENDS = ("auto", "numba", "torch")
+#: numba backend: blocks of ``batch_size`` centers handed to the compiled loop per call (progress granularity)
+BLOCKS_PER_CALL = 64
 
 
 def tokenize(text: str) -> list[str]:
@@ -302,10 +305,15 @@ class Word2VecConfig:
     table_size: int = 10_000_000
     max_sentence_length: int = 1000
     sync_every: int = 64
+    backend: str = "auto"
+    """CPU inner loop: ``"numba"`` (word2vec.c's per-word SGD, compiled; needs ``numba``), ``"torch"`` (batched
+    closed-form updates, also the accelerator path), ``"auto"``: numba on CPU when it is installed, else torch"""
 
     def __post_init__(self):
         if self.model not in ("cbow", "skipgram"):
             raise ValueError(f"model must be 'cbow' or 'skipgram', got {self.model!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.alpha is None:
             self.alpha = 0.05 if self.model == "cbow" else 0.025
         for name in ("size", "window", "negative", "epochs", "batch_size"):
@@ -326,6 +334,17 @@ class Word2VecTrainer:
             self.workers = config.threads or os.cpu_count() or 1
         else:
             self.workers = 1
+        self.kernels = None
+        if config.backend != "torch":
+            from ._w2v_kernels import load_kernels
+
+            if self.device.type == "cpu":
+                self.kernels = load_kernels()
+            if self.kernels is None and config.backend == "numba":
+                raise ImportError(
+                    "backend='numba' needs numba (pip install numba) and a CPU device; use backend='torch'"
+                )
+        self.backend = "numba" if self.kernels is not None else "torch"
         self.rank = accelerator.process_index if accelerator is not None else 0
         self.world = accelerator.num_processes if accelerator is not None else 1
         V, D = len(corpus.words), config.size
@@ -434,6 +453,8 @@ class Word2VecTrainer:
         return rec
 
     def _run_batches(self, epoch, tokens, sent, pos, worker, workers, progress) -> tuple[float, int]:
+        if self.kernels is not None:
+            return self._run_blocks_numba(epoch, tokens, sent, pos, worker, workers, progress)
         cfg = self.config
         gen = torch.Generator(device=self.device).manual_seed((cfg.seed * 1_000_003 + epoch) * 64 + worker)
         W, B, V = cfg.window, cfg.batch_size, len(self.corpus.words)
@@ -458,6 +479,49 @@ class Word2VecTrainer:
                 self._average()
         progress[worker] = n
         return loss_sum, loss_n
+
+    def _run_blocks_numba(self, epoch, tokens, sent, pos, worker, workers, progress) -> tuple[float, int]:
+        """word2vec.c's per-word SGD (:mod:`hfmech.analogy._w2v_kernels`) over this worker's blocks of
+        ``batch_size`` centers (blocks ``worker, worker + workers, ...``, as in the torch path); the learning rate
+        is set per block from the corpus words before the block's first center."""
+        cfg = self.config
+        kernel = self.kernels[cfg.model]
+        B, n = cfg.batch_size, pos.size
+        total_words = cfg.epochs * self.corpus.train_words
+        base_words = epoch * self.corpus.train_words
+        starts = np.arange(worker * B, n, workers * B, dtype=np.int64)
+        stops = np.minimum(starts + B, n)
+        alphas = np.array(
+            [
+                learning_rate(cfg.alpha, base_words + float(pos[s]), total_words, cfg.min_alpha_ratio)
+                for s in starts
+            ],
+            dtype=np.float64,
+        )
+        syn0, syn1neg, table = self.syn0.numpy(), self.syn1neg.numpy(), self.table.numpy()
+        tok, sen = tokens.numpy(), sent.numpy()
+        rng = np.array([(cfg.seed * 1_000_003 + epoch) * 64 + worker], dtype=np.uint64)
+        stats = np.zeros(2, dtype=np.float64)
+        for i in range(0, starts.size, BLOCKS_PER_CALL):
+            sl = slice(i, i + BLOCKS_PER_CALL)
+            kernel(
+                syn0,
+                syn1neg,
+                table,
+                tok,
+                sen,
+                starts[sl],
+                stops[sl],
+                alphas[sl],
+                cfg.window,
+                cfg.negative,
+                rng,
+                8,
+                stats,
+            )
+            progress[worker] = int(stops[sl][-1])
+        progress[worker] = n
+        return float(stats[0]), int(stats[1])
 
     def _average(self):
         for t in (self.syn0, self.syn1neg):
@@ -546,7 +610,7 @@ class Word2VecTrainer:
         state = json.loads(meta.read_text(encoding="utf-8"))
         mine = asdict(self.config)
         theirs = state["config"]
-        differ = [k for k in mine if k not in ("threads", "epochs") and mine[k] != theirs.get(k)]
+        differ = [k for k in mine if k not in ("threads", "epochs", "backend") and mine[k] != theirs.get(k)]
         if differ or state["vocab_size"] != len(self.corpus.words):
             raise ValueError(
                 f"checkpoint in {folder} was made with different settings: {differ or 'vocabulary'}"
