@@ -12,7 +12,7 @@ Per center word ``w`` at stream position ``j`` (``D`` = vector size, ``k`` = ``n
     C  = {j + o : 0 < |o| <= window - b, same sentence}    # context positions
     CBOW:       h = mean_{c in C} syn0[tok[c]]              # (D,)
                 for t in [w] + k draws from the unigram^0.75 table (a draw equal to w is skipped):
-                    f = h . syn1neg[t];  g = (label - sigma(f)) * alpha     # sigma saturated beyond |f| > 6
+                    f = h . syn1neg[t];  g = (label - sigma(f)) * alpha     # sigma: word2vec.c's expTable, 0/1 past |f| > 6
                     e += g * syn1neg[t];  syn1neg[t] += g * h
                 syn0[tok[c]] += e  for every c in C          # full error, not divided by |C| (word2vec.c)
     skip-gram:  for each c in C: the same negative-sampling step with h = syn0[tok[c]] predicting w,
@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 MAX_EXP = 6.0
+EXP_TABLE_SIZE = 1000
 _MULTIPLIER = 25214903917
 _INCREMENT = 11
 
@@ -46,17 +47,26 @@ def lcg_next(state: int) -> int:
     return (state * _MULTIPLIER + _INCREMENT) & 0xFFFFFFFFFFFFFFFF
 
 
+def sigmoid_table() -> np.ndarray:
+    """word2vec.c's ``expTable``: ``sigma(x)`` at ``x = (i / EXP_TABLE_SIZE * 2 - 1) * MAX_EXP``, read at
+    ``i = int((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))`` for ``|f| <= MAX_EXP`` (float32; one extra entry
+    so that ``f == MAX_EXP`` exactly stays inside the table, where word2vec.c reads one past its end)."""
+    e = np.exp((np.arange(EXP_TABLE_SIZE + 1) / EXP_TABLE_SIZE * 2 - 1) * MAX_EXP)
+    return (e / (e + 1)).astype(np.float32)
+
+
 def _build():
     import numba
 
     njit = numba.njit(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
+    exp_table = sigmoid_table()
     mul, inc, shift = np.uint64(_MULTIPLIER), np.uint64(_INCREMENT), np.uint64(16)
 
     @njit
-    def negative_sampling(h, syn1neg, word, table, negative, alpha, rng, neu1e, monitor):
-        """One word2vec.c output-layer step for input ``h`` (D,) predicting ``word``; adds the input error to
-        ``neu1e`` and updates ``syn1neg`` in place. Returns ``(rng, -log-likelihood of the live terms)``."""
-        dim = h.shape[0]
+    def negative_sampling(src, srow, syn1neg, word, table, negative, alpha, rng, neu1e, monitor):
+        """One word2vec.c output-layer step for input ``h = src[srow]`` (D,) predicting ``word``; adds the input
+        error to ``neu1e`` and updates ``syn1neg`` in place. Returns ``(rng, -log-likelihood of the live terms)``."""
+        dim = src.shape[1]
         table_size = np.uint64(table.shape[0])
         loss = 0.0
         for d in range(negative + 1):
@@ -69,21 +79,19 @@ def _build():
                 if target == word:
                     continue
                 label = 0.0
-            out = syn1neg[target]
             f = np.float32(0.0)
             for i in range(dim):
-                f += h[i] * out[i]
+                f += src[srow, i] * syn1neg[target, i]
             if f > MAX_EXP:
                 g = (label - 1.0) * alpha
             elif f < -MAX_EXP:
                 g = label * alpha
             else:
-                g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
+                g = (label - exp_table[int((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]) * alpha
             g32 = np.float32(g)
             for i in range(dim):
-                neu1e[i] += g32 * out[i]
-            for i in range(dim):
-                out[i] += g32 * h[i]
+                neu1e[i] += g32 * syn1neg[target, i]
+                syn1neg[target, i] += g32 * src[srow, i]
             if monitor:  # -log sigma(f) for the center, -log sigma(-f) for a negative (softplus, stable)
                 z = -f if label > 0 else f
                 loss += max(z, 0.0) + math.log1p(math.exp(-abs(z)))
@@ -108,7 +116,7 @@ def _build():
         """CBOW (``cbow_mean=1``) over the centers ``starts[i] <= p < stops[i]`` of every block ``i`` (stream
         positions without the left padding: the center sits at ``tokens[p + window]``)."""
         dim = syn0.shape[1]
-        neu1 = np.empty(dim, dtype=np.float32)
+        neu1 = np.empty((1, dim), dtype=np.float32)
         neu1e = np.empty(dim, dtype=np.float32)
         rng = rng_state[0]
         win = np.uint64(window)
@@ -126,27 +134,29 @@ def _build():
                 for c in range(j - window + b, j + window - b + 1):
                     if c == j or sent[c] != s:
                         continue
-                    row = syn0[tokens[c]]
+                    t = tokens[c]
                     for i in range(dim):
-                        neu1[i] += row[i]
+                        neu1[0, i] += syn0[t, i]
                     cw += 1
                 if cw == 0:
                     continue
                 inv = np.float32(1.0 / cw)
                 for i in range(dim):
-                    neu1[i] *= inv
+                    neu1[0, i] *= inv
                 neu1e[:] = 0.0
                 monitor = monitor_every > 0 and p % monitor_every == 0
-                rng, ll = negative_sampling(neu1, syn1neg, word, table, negative, alpha, rng, neu1e, monitor)
+                rng, ll = negative_sampling(
+                    neu1, 0, syn1neg, word, table, negative, alpha, rng, neu1e, monitor
+                )
                 if monitor:
                     loss += ll
                     examples += 1
                 for c in range(j - window + b, j + window - b + 1):
                     if c == j or sent[c] != s:
                         continue
-                    row = syn0[tokens[c]]
+                    t = tokens[c]
                     for i in range(dim):
-                        row[i] += neu1e[i]
+                        syn0[t, i] += neu1e[i]
         rng_state[0] = rng
         stats[0] += loss
         stats[1] += examples
@@ -185,16 +195,16 @@ def _build():
                 for c in range(j - window + b, j + window - b + 1):
                     if c == j or sent[c] != s:
                         continue
-                    row = syn0[tokens[c]]
+                    t = tokens[c]
                     neu1e[:] = 0.0
                     rng, ll = negative_sampling(
-                        row, syn1neg, word, table, negative, alpha, rng, neu1e, monitor
+                        syn0, t, syn1neg, word, table, negative, alpha, rng, neu1e, monitor
                     )
                     if monitor:
                         loss += ll
                         examples += 1
                     for i in range(dim):
-                        row[i] += neu1e[i]
+                        syn0[t, i] += neu1e[i]
         rng_state[0] = rng
         stats[0] += loss
         stats[1] += examples

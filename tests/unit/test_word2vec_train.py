@@ -253,6 +253,9 @@ def _reference_epoch(trainer: Word2VecTrainer, epoch: int = 0):
     own epoch stream; returns the expected ``(syn0, syn1neg)`` after the epoch."""
     from hfmech.analogy._w2v_kernels import lcg_next
 
+    e = np.exp((np.arange(1001) / 1000 * 2 - 1) * 6.0)
+    sigmoid = e / (e + 1)
+
     cfg = trainer.config
     syn0 = trainer.syn0.double().numpy().copy()
     syn1 = trainer.syn1neg.double().numpy().copy()
@@ -275,7 +278,8 @@ def _reference_epoch(trainer: Word2VecTrainer, epoch: int = 0):
                 if target == word:
                     continue
             f = h @ syn1[target]
-            sig = 1.0 if f > 6 else 0.0 if f < -6 else 1 / (1 + np.exp(-f))
+            # word2vec.c's expTable: 1000 entries over [-6, 6]
+            sig = 1.0 if f > 6 else 0.0 if f < -6 else sigmoid[int((f + 6) * (1000 / 6 / 2))]
             g = (label - sig) * alpha
             err += g * syn1[target]
             syn1[target] += g * h
