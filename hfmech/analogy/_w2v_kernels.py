@@ -24,8 +24,8 @@ state per worker, used as ``(r >> 16) % n``; so a single-threaded run is determi
 The learning rate is fixed within a block of centers and set by the caller per block (word2vec.c recomputes it
 every 10,000 words from the words done so far).
 
-Import this module only through :func:`load_kernels`, which returns ``None`` when numba is not installed (the
-trainer then falls back to its torch implementation).
+Use the kernels through :func:`load_kernels`, which returns ``None`` when numba is not installed (the trainer then
+falls back to its torch implementation). They are compiled on first use and cached on disk by numba.
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ MAX_EXP = 6.0
 EXP_TABLE_SIZE = 1000
 _MULTIPLIER = 25214903917
 _INCREMENT = 11
-
-_KERNELS = None
 
 
 def lcg_next(state: int) -> int:
@@ -55,170 +53,172 @@ def sigmoid_table() -> np.ndarray:
     return (e / (e + 1)).astype(np.float32)
 
 
-def _build():
+try:
     import numba
 
+    HAVE_NUMBA = True
     njit = numba.njit(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
-    exp_table = sigmoid_table()
-    mul, inc, shift = np.uint64(_MULTIPLIER), np.uint64(_INCREMENT), np.uint64(16)
+except ImportError:  # the trainer falls back to torch; the functions below stay plain Python (never called)
+    HAVE_NUMBA = False
 
-    @njit
-    def negative_sampling(src, srow, syn1neg, word, table, negative, alpha, rng, neu1e, monitor):
-        """One word2vec.c output-layer step for input ``h = src[srow]`` (D,) predicting ``word``; adds the input
-        error to ``neu1e`` and updates ``syn1neg`` in place. Returns ``(rng, -log-likelihood of the live terms)``."""
-        dim = src.shape[1]
-        table_size = np.uint64(table.shape[0])
-        loss = 0.0
-        for d in range(negative + 1):
-            if d == 0:
-                target = word
-                label = 1.0
-            else:
-                rng = rng * mul + inc
-                target = table[(rng >> shift) % table_size]
-                if target == word:
-                    continue
-                label = 0.0
-            f = np.float32(0.0)
-            for i in range(dim):
-                f += src[srow, i] * syn1neg[target, i]
-            if f > MAX_EXP:
-                g = (label - 1.0) * alpha
-            elif f < -MAX_EXP:
-                g = label * alpha
-            else:
-                g = (label - exp_table[int((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]) * alpha
-            g32 = np.float32(g)
-            for i in range(dim):
-                neu1e[i] += g32 * syn1neg[target, i]
-                syn1neg[target, i] += g32 * src[srow, i]
-            if monitor:  # -log sigma(f) for the center, -log sigma(-f) for a negative (softplus, stable)
-                z = -f if label > 0 else f
-                loss += max(z, 0.0) + math.log1p(math.exp(-abs(z)))
-        return rng, loss
+    def njit(fn):
+        return fn
 
-    @njit
-    def cbow_blocks(
-        syn0,
-        syn1neg,
-        table,
-        tokens,
-        sent,
-        starts,
-        stops,
-        alphas,
-        window,
-        negative,
-        rng_state,
-        monitor_every,
-        stats,
-    ):
-        """CBOW (``cbow_mean=1``) over the centers ``starts[i] <= p < stops[i]`` of every block ``i`` (stream
-        positions without the left padding: the center sits at ``tokens[p + window]``)."""
-        dim = syn0.shape[1]
-        neu1 = np.empty((1, dim), dtype=np.float32)
-        neu1e = np.empty(dim, dtype=np.float32)
-        rng = rng_state[0]
-        win = np.uint64(window)
-        loss, examples = 0.0, 0
-        for blk in range(starts.shape[0]):
-            alpha = alphas[blk]
-            for p in range(starts[blk], stops[blk]):
-                j = p + window
-                word = tokens[j]
-                s = sent[j]
-                rng = rng * mul + inc
-                b = np.int64((rng >> shift) % win)
-                neu1[:] = 0.0
-                cw = 0
-                for c in range(j - window + b, j + window - b + 1):
-                    if c == j or sent[c] != s:
-                        continue
-                    t = tokens[c]
-                    for i in range(dim):
-                        neu1[0, i] += syn0[t, i]
-                    cw += 1
-                if cw == 0:
+
+_EXP_TABLE = sigmoid_table()
+_MUL, _INC, _SHIFT = np.uint64(_MULTIPLIER), np.uint64(_INCREMENT), np.uint64(16)
+
+
+@njit
+def negative_sampling(src, srow, syn1neg, word, table, negative, alpha, rng, neu1e, monitor):
+    """One word2vec.c output-layer step for input ``h = src[srow]`` (D,) predicting ``word``; adds the input
+    error to ``neu1e`` and updates ``syn1neg`` in place. Returns ``(rng, -log-likelihood of the live terms)``."""
+    dim = src.shape[1]
+    table_size = np.uint64(table.shape[0])
+    loss = 0.0
+    for d in range(negative + 1):
+        if d == 0:
+            target = word
+            label = 1.0
+        else:
+            rng = rng * _MUL + _INC
+            target = table[(rng >> _SHIFT) % table_size]
+            if target == word:
+                continue
+            label = 0.0
+        f = np.float32(0.0)
+        for i in range(dim):
+            f += src[srow, i] * syn1neg[target, i]
+        if f > MAX_EXP:
+            g = (label - 1.0) * alpha
+        elif f < -MAX_EXP:
+            g = label * alpha
+        else:
+            g = (label - _EXP_TABLE[int((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]) * alpha
+        g32 = np.float32(g)
+        for i in range(dim):
+            neu1e[i] += g32 * syn1neg[target, i]
+            syn1neg[target, i] += g32 * src[srow, i]
+        if monitor:  # -log sigma(f) for the center, -log sigma(-f) for a negative (softplus, stable)
+            z = -f if label > 0 else f
+            loss += max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+    return rng, loss
+
+
+@njit
+def cbow_blocks(
+    syn0,
+    syn1neg,
+    table,
+    tokens,
+    sent,
+    starts,
+    stops,
+    alphas,
+    window,
+    negative,
+    rng_state,
+    monitor_every,
+    stats,
+):
+    """CBOW (``cbow_mean=1``) over the centers ``starts[i] <= p < stops[i]`` of every block ``i`` (stream
+    positions without the left padding: the center sits at ``tokens[p + window]``)."""
+    dim = syn0.shape[1]
+    neu1 = np.empty((1, dim), dtype=np.float32)
+    neu1e = np.empty(dim, dtype=np.float32)
+    rng = rng_state[0]
+    win = np.uint64(window)
+    loss, examples = 0.0, 0
+    for blk in range(starts.shape[0]):
+        alpha = alphas[blk]
+        for p in range(starts[blk], stops[blk]):
+            j = p + window
+            word = tokens[j]
+            s = sent[j]
+            rng = rng * _MUL + _INC
+            b = np.int64((rng >> _SHIFT) % win)
+            neu1[:] = 0.0
+            cw = 0
+            for c in range(j - window + b, j + window - b + 1):
+                if c == j or sent[c] != s:
                     continue
-                inv = np.float32(1.0 / cw)
+                t = tokens[c]
                 for i in range(dim):
-                    neu1[0, i] *= inv
+                    neu1[0, i] += syn0[t, i]
+                cw += 1
+            if cw == 0:
+                continue
+            inv = np.float32(1.0 / cw)
+            for i in range(dim):
+                neu1[0, i] *= inv
+            neu1e[:] = 0.0
+            monitor = monitor_every > 0 and p % monitor_every == 0
+            rng, ll = negative_sampling(neu1, 0, syn1neg, word, table, negative, alpha, rng, neu1e, monitor)
+            if monitor:
+                loss += ll
+                examples += 1
+            for c in range(j - window + b, j + window - b + 1):
+                if c == j or sent[c] != s:
+                    continue
+                t = tokens[c]
+                for i in range(dim):
+                    syn0[t, i] += neu1e[i]
+    rng_state[0] = rng
+    stats[0] += loss
+    stats[1] += examples
+
+
+@njit
+def skipgram_blocks(
+    syn0,
+    syn1neg,
+    table,
+    tokens,
+    sent,
+    starts,
+    stops,
+    alphas,
+    window,
+    negative,
+    rng_state,
+    monitor_every,
+    stats,
+):
+    """Skip-gram: every context word's input vector predicts the center (word2vec.c's loop order)."""
+    dim = syn0.shape[1]
+    neu1e = np.empty(dim, dtype=np.float32)
+    rng = rng_state[0]
+    win = np.uint64(window)
+    loss, examples = 0.0, 0
+    for blk in range(starts.shape[0]):
+        alpha = alphas[blk]
+        for p in range(starts[blk], stops[blk]):
+            j = p + window
+            word = tokens[j]
+            s = sent[j]
+            rng = rng * _MUL + _INC
+            b = np.int64((rng >> _SHIFT) % win)
+            monitor = monitor_every > 0 and p % monitor_every == 0
+            for c in range(j - window + b, j + window - b + 1):
+                if c == j or sent[c] != s:
+                    continue
+                t = tokens[c]
                 neu1e[:] = 0.0
-                monitor = monitor_every > 0 and p % monitor_every == 0
                 rng, ll = negative_sampling(
-                    neu1, 0, syn1neg, word, table, negative, alpha, rng, neu1e, monitor
+                    syn0, t, syn1neg, word, table, negative, alpha, rng, neu1e, monitor
                 )
                 if monitor:
                     loss += ll
                     examples += 1
-                for c in range(j - window + b, j + window - b + 1):
-                    if c == j or sent[c] != s:
-                        continue
-                    t = tokens[c]
-                    for i in range(dim):
-                        syn0[t, i] += neu1e[i]
-        rng_state[0] = rng
-        stats[0] += loss
-        stats[1] += examples
-
-    @njit
-    def skipgram_blocks(
-        syn0,
-        syn1neg,
-        table,
-        tokens,
-        sent,
-        starts,
-        stops,
-        alphas,
-        window,
-        negative,
-        rng_state,
-        monitor_every,
-        stats,
-    ):
-        """Skip-gram: every context word's input vector predicts the center (word2vec.c's loop order)."""
-        dim = syn0.shape[1]
-        neu1e = np.empty(dim, dtype=np.float32)
-        rng = rng_state[0]
-        win = np.uint64(window)
-        loss, examples = 0.0, 0
-        for blk in range(starts.shape[0]):
-            alpha = alphas[blk]
-            for p in range(starts[blk], stops[blk]):
-                j = p + window
-                word = tokens[j]
-                s = sent[j]
-                rng = rng * mul + inc
-                b = np.int64((rng >> shift) % win)
-                monitor = monitor_every > 0 and p % monitor_every == 0
-                for c in range(j - window + b, j + window - b + 1):
-                    if c == j or sent[c] != s:
-                        continue
-                    t = tokens[c]
-                    neu1e[:] = 0.0
-                    rng, ll = negative_sampling(
-                        syn0, t, syn1neg, word, table, negative, alpha, rng, neu1e, monitor
-                    )
-                    if monitor:
-                        loss += ll
-                        examples += 1
-                    for i in range(dim):
-                        syn0[t, i] += neu1e[i]
-        rng_state[0] = rng
-        stats[0] += loss
-        stats[1] += examples
-
-    return {"cbow": cbow_blocks, "skipgram": skipgram_blocks}
+                for i in range(dim):
+                    syn0[t, i] += neu1e[i]
+    rng_state[0] = rng
+    stats[0] += loss
+    stats[1] += examples
 
 
 def load_kernels():
     """``{"cbow": fn, "skipgram": fn}`` compiled with numba, or ``None`` when numba is not installed."""
-    global _KERNELS
-    if _KERNELS is None:
-        try:
-            import numba  # noqa: F401
-        except ImportError:
-            return None
-        _KERNELS = _build()
-    return _KERNELS
+    if not HAVE_NUMBA:
+        return None
+    return {"cbow": cbow_blocks, "skipgram": skipgram_blocks}
