@@ -86,7 +86,14 @@ class ClusterIndex:
 
 
 def _assign(unit: torch.Tensor, centroids: torch.Tensor, chunk: int = 32768) -> torch.Tensor:
-    return torch.cat([(unit[i : i + chunk] @ centroids.T).argmax(1) for i in range(0, unit.shape[0], chunk)])
+    """Index of the nearest centroid (largest dot product; first on ties) of every row."""
+    # numpy's SIMD argmax along rows is 3-4x faster than torch's for these narrow (chunk, k) blocks
+    return torch.cat(
+        [
+            torch.from_numpy((unit[i : i + chunk] @ centroids.T).numpy().argmax(1))
+            for i in range(0, unit.shape[0], chunk)
+        ]
+    )
 
 
 def _kmeans(points: torch.Tensor, k: int, sample_size: int, generator: torch.Generator) -> torch.Tensor:
@@ -328,8 +335,13 @@ def pruned_search_3cosadd(
 
     # phase 2: every other cluster whose bound reaches that score, laid out (cluster, query)
     maxima_t = maxima.T.contiguous()
-    todo = torch.ones(index.n_clusters, n_queries, dtype=torch.bool)
-    todo[first.reshape(-1), torch.arange(n_queries).repeat_interleave(t)] = False
+    # the (cluster, query) pairs phase 1 scored, sorted by cluster, to clear from each chunk's mask
+    done_j = first.reshape(-1)
+    order = torch.argsort(done_j, stable=True)
+    done_j, done_q = done_j[order], torch.arange(n_queries).repeat_interleave(t)[order]
+    chunk_bounds = torch.searchsorted(
+        done_j, torch.arange(0, index.n_clusters + CLUSTER_CHUNK, CLUSTER_CHUNK)
+    )
 
     # bounds are in units of |q|; -inf (score everything) where phase 1 found fewer than n words
     cut = torch.where(torch.isfinite(lower), lower * qnorm - BOUND_MARGIN, torch.full_like(lower, -math.inf))
@@ -340,7 +352,9 @@ def pruned_search_3cosadd(
         bounds = torch.index_select(block, 1, pair_of, out=buffers.get("bounds", shape))
         bounds.add_(torch.index_select(block, 1, third_rows, out=buffers.get("bounds2", shape)))
         mask = torch.ge(bounds, cut[None, :], out=buffers.get("mask", shape, torch.bool))
-        return mask.logical_and_(todo[c0 : c0 + CLUSTER_CHUNK])
+        lo, hi = chunk_bounds[c0 // CLUSTER_CHUNK], chunk_bounds[c0 // CLUSTER_CHUNK + 1]
+        mask[done_j[lo:hi] - c0, done_q[lo:hi]] = False
+        return mask
 
     more_q, more_pos, more_score, scored = _phase2(
         needed, lower - SCORE_MARGIN, qhat, inputs_pos, index, workers
