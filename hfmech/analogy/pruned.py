@@ -62,7 +62,8 @@ FINE_SAMPLE = 1 << 12
 PHASE1_CLUSTERS = 16
 BOUND_MARGIN = 1e-4
 SCORE_MARGIN = 1e-6
-ROW_CHUNK = 64
+ROW_CHUNK = 128
+MAXIMA_COLUMNS = 8192
 QUERY_CHUNK = 4096
 CLUSTER_CHUNK = 256
 
@@ -161,19 +162,28 @@ def cluster_index_for(model, restrict: int) -> ClusterIndex:
 
 
 def _cluster_maxima(rows: torch.Tensor, index: ClusterIndex, workers: int) -> torch.Tensor:
-    """``(len(rows), n_clusters)``: the largest ``row . u`` over each cluster's words."""
-    out = np.empty((rows.shape[0], index.n_clusters), dtype=np.float32)
+    """``(len(rows), n_clusters)``: the largest ``row . u`` over each cluster's words.
 
-    def work(starts: list[int]) -> None:
+    Computed in ``(ROW_CHUNK, ~MAXIMA_COLUMNS)`` tiles that end on cluster boundaries, so each block of scores is
+    reduced while it is still in cache (one ``(ROW_CHUNK, restrict)`` block per step is 15-20 % slower here)."""
+    out = np.empty((rows.shape[0], index.n_clusters), dtype=np.float32)
+    starts = index.starts
+    ends = np.append(starts[1:], index.sorted_unit_t.shape[1])
+    groups, j = [], 0
+    while j < len(starts):  # clusters j..k-1: about MAXIMA_COLUMNS words
+        k = max(int(np.searchsorted(ends, starts[j] + MAXIMA_COLUMNS, side="right")), j + 1)
+        groups.append((j, k, int(starts[j]), int(ends[k - 1])))
+        j = k
+
+    def work(row_starts: list[int]) -> None:
         buffers = Buffers()
-        for i in starts:
+        for i in row_starts:
             chunk = rows[i : i + ROW_CHUNK]
-            scores = torch.mm(
-                chunk,
-                index.sorted_unit_t,
-                out=buffers.get("rows", (chunk.shape[0], index.sorted_unit_t.shape[1])),
-            )
-            np.maximum.reduceat(scores.numpy(), index.starts, axis=1, out=out[i : i + ROW_CHUNK])
+            for j, k, c0, c1 in groups:
+                scores = torch.mm(
+                    chunk, index.sorted_unit_t[:, c0:c1], out=buffers.get("tile", (chunk.shape[0], c1 - c0))
+                )
+                np.maximum.reduceat(scores.numpy(), starts[j:k] - c0, axis=1, out=out[i : i + ROW_CHUNK, j:k])
 
     parallel(work, list(range(0, rows.shape[0], ROW_CHUNK)), workers)
     return torch.from_numpy(out)
