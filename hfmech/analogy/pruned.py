@@ -51,6 +51,7 @@ from .search import (
     blocked_topk,
     exhaustive_search,
     parallel,
+    torch_threads,
 )
 
 #: Two-level spherical k-means: ``COARSE_CLUSTERS`` clusters, each split into ``FINE_CLUSTERS`` (4096 in all).
@@ -64,7 +65,7 @@ BOUND_MARGIN = 1e-4
 SCORE_MARGIN = 1e-6
 ROW_CHUNK = 128
 MAXIMA_COLUMNS = 8192
-QUERY_CHUNK = 4096
+QUERY_CHUNK = 1024
 CLUSTER_CHUNK = 256
 
 
@@ -115,39 +116,41 @@ def _kmeans(points: torch.Tensor, k: int, sample_size: int, generator: torch.Gen
 def build_cluster_index(unit: torch.Tensor, seed: int = 0, workers: int | None = None) -> ClusterIndex:
     """Two-level spherical k-means of the rows of ``unit`` (deterministic for a given ``seed``; the 32 second-level
     k-means run in parallel, each with its own seeded generator)."""
-    n = unit.shape[0]
-    coarse_centroids = _kmeans(unit, COARSE_CLUSTERS, KMEANS_SAMPLE, torch.Generator().manual_seed(seed))
-    coarse = torch.empty(n, dtype=torch.long)
-    chunk = 32768
+    workers = max(1, torch.get_num_threads() if workers is None else workers)
+    with torch_threads(1):  # serial steps single-threaded, the loops in ``workers`` Python threads
+        n = unit.shape[0]
+        coarse_centroids = _kmeans(unit, COARSE_CLUSTERS, KMEANS_SAMPLE, torch.Generator().manual_seed(seed))
+        coarse = torch.empty(n, dtype=torch.long)
+        chunk = 32768
 
-    def assign_coarse(starts: list[int]) -> None:
-        for start in starts:
-            coarse[start : start + chunk] = _assign(unit[start : start + chunk], coarse_centroids)
+        def assign_coarse(starts: list[int]) -> None:
+            for start in starts:
+                coarse[start : start + chunk] = _assign(unit[start : start + chunk], coarse_centroids)
 
-    parallel(assign_coarse, list(range(0, n, chunk)), workers)
-    labels = torch.empty(n, dtype=torch.long)
+        parallel(assign_coarse, list(range(0, n, chunk)), workers)
+        labels = torch.empty(n, dtype=torch.long)
 
-    def split(groups: list[int]) -> None:  # each group writes only its own members' labels
-        for group in groups:
-            members = (coarse == group).nonzero().squeeze(1)
-            if members.numel() == 0:
-                continue
-            points = unit[members]
-            generator = torch.Generator().manual_seed(seed * 7919 + group + 1)
-            centroids = _kmeans(points, FINE_CLUSTERS, FINE_SAMPLE, generator)
-            labels[members] = group * FINE_CLUSTERS + _assign(points, centroids)
+        def split(groups: list[int]) -> None:  # each group writes only its own members' labels
+            for group in groups:
+                members = (coarse == group).nonzero().squeeze(1)
+                if members.numel() == 0:
+                    continue
+                points = unit[members]
+                generator = torch.Generator().manual_seed(seed * 7919 + group + 1)
+                centroids = _kmeans(points, FINE_CLUSTERS, FINE_SAMPLE, generator)
+                labels[members] = group * FINE_CLUSTERS + _assign(points, centroids)
 
-    parallel(split, list(range(COARSE_CLUSTERS)), workers)
-    perm = torch.argsort(labels, stable=True)
-    sizes = torch.bincount(labels, minlength=COARSE_CLUSTERS * FINE_CLUSTERS).numpy()
-    sizes = sizes[sizes > 0]
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    position = torch.empty(n, dtype=torch.long)
-    position[perm] = torch.arange(n)
-    sorted_unit = unit[perm].contiguous()
-    return ClusterIndex(
-        perm, position, starts, sizes.astype(np.int64), sorted_unit, sorted_unit.T.contiguous()
-    )
+        parallel(split, list(range(COARSE_CLUSTERS)), workers)
+        perm = torch.argsort(labels, stable=True)
+        sizes = torch.bincount(labels, minlength=COARSE_CLUSTERS * FINE_CLUSTERS).numpy()
+        sizes = sizes[sizes > 0]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        position = torch.empty(n, dtype=torch.long)
+        position[perm] = torch.arange(n)
+        sorted_unit = unit[perm].contiguous()
+        return ClusterIndex(
+            perm, position, starts, sizes.astype(np.int64), sorted_unit, sorted_unit.T.contiguous()
+        )
 
 
 def cluster_index_for(model, restrict: int) -> ClusterIndex:
@@ -310,89 +313,97 @@ def pruned_search_3cosadd(
         return exhaustive_search(unit, a, b, c, topn=topn, restrict=restrict, gold=gold, max_rank=max_rank)
 
     index = cluster_index_for(model, restrict)
-    pa, pb = pairs // unit.shape[0], pairs % unit.shape[0]
     workers = max(1, torch.get_num_threads())
-    buffers = Buffers()
-    maxima = _cluster_maxima(torch.cat([unit[pb] - unit[pa], unit[thirds]]), index, workers)
+    # the serial steps run single-threaded: with two cores, torch's OpenMP teams spin (and stall) on small ops
+    # whenever another process holds a core; the heavy loops use ``workers`` Python threads (``parallel``)
+    with torch_threads(1):
+        pa, pb = pairs // unit.shape[0], pairs % unit.shape[0]
+        maxima = _cluster_maxima(torch.cat([unit[pb] - unit[pa], unit[thirds]]), index, workers)
 
-    q = unit[b] - unit[a] + unit[c]
-    qnorm = q.norm(dim=1)
-    qhat = q / torch.where(qnorm > 0, qnorm, torch.ones_like(qnorm))[:, None]
-    big = restrict + 1  # a position no candidate has, for inputs outside the restriction
-    inputs_pos = torch.stack(
-        [
-            torch.where(x < restrict, index.position[x.clamp(max=restrict - 1)], torch.full_like(x, big))
-            for x in (a, b, c)
-        ],
-        dim=1,
-    )
-
-    # phase 1: each query's most promising clusters -> lower bound on its n-th best score
-    t = min(PHASE1_CLUSTERS, index.n_clusters)
-    n_pairs = pairs.numel()
-    first = torch.empty(n_queries, t, dtype=torch.long)
-    third_rows = third_of + n_pairs
-    for i in range(0, n_queries, QUERY_CHUNK):
-        sl = slice(i, i + QUERY_CHUNK)
-        m = pair_of[sl].numel()
-        bounds = torch.index_select(maxima, 0, pair_of[sl], out=buffers.get("bounds", (m, index.n_clusters)))
-        bounds.add_(
-            torch.index_select(maxima, 0, third_rows[sl], out=buffers.get("bounds2", (m, index.n_clusters)))
+        q = unit[b] - unit[a] + unit[c]
+        qnorm = q.norm(dim=1)
+        qhat = q / torch.where(qnorm > 0, qnorm, torch.ones_like(qnorm))[:, None]
+        big = restrict + 1  # a position no candidate has, for inputs outside the restriction
+        inputs_pos = torch.stack(
+            [
+                torch.where(x < restrict, index.position[x.clamp(max=restrict - 1)], torch.full_like(x, big))
+                for x in (a, b, c)
+            ],
+            dim=1,
         )
-        first[sl] = blocked_topk(bounds, t, block=32)[1]
-    partial_pos, partial = _phase1(first, qhat, inputs_pos, index, n, workers)
-    lower = partial[:, n - 1]  # the n-th best so far (-inf when fewer than n candidates were found)
 
-    # phase 2: every other cluster whose bound reaches that score, laid out (cluster, query)
-    maxima_t = maxima.T.contiguous()
-    # the (cluster, query) pairs phase 1 scored, sorted by cluster, to clear from each chunk's mask
-    done_j = first.reshape(-1)
-    order = torch.argsort(done_j, stable=True)
-    done_j, done_q = done_j[order], torch.arange(n_queries).repeat_interleave(t)[order]
-    chunk_bounds = torch.searchsorted(
-        done_j, torch.arange(0, index.n_clusters + CLUSTER_CHUNK, CLUSTER_CHUNK)
-    )
+        # phase 1: each query's most promising clusters -> lower bound on its n-th best score
+        t = min(PHASE1_CLUSTERS, index.n_clusters)
+        n_pairs = pairs.numel()
+        first = torch.empty(n_queries, t, dtype=torch.long)
+        third_rows = third_of + n_pairs
 
-    # bounds are in units of |q|; -inf (score everything) where phase 1 found fewer than n words
-    cut = torch.where(torch.isfinite(lower), lower * qnorm - BOUND_MARGIN, torch.full_like(lower, -math.inf))
+        def best_clusters(chunk_starts: list[int]) -> None:  # each chunk writes its own rows of ``first``
+            buffers = Buffers()
+            for i in chunk_starts:
+                sl = slice(i, i + QUERY_CHUNK)
+                m = pair_of[sl].numel()
+                shape = (m, index.n_clusters)
+                bounds = torch.index_select(maxima, 0, pair_of[sl], out=buffers.get("bounds", shape))
+                bounds.add_(torch.index_select(maxima, 0, third_rows[sl], out=buffers.get("bounds2", shape)))
+                first[sl] = blocked_topk(bounds, t, block=32)[1]
 
-    def needed(c0: int, buffers: Buffers) -> torch.Tensor:
-        block = maxima_t[c0 : c0 + CLUSTER_CHUNK]
-        shape = (block.shape[0], n_queries)
-        bounds = torch.index_select(block, 1, pair_of, out=buffers.get("bounds", shape))
-        bounds.add_(torch.index_select(block, 1, third_rows, out=buffers.get("bounds2", shape)))
-        mask = torch.ge(bounds, cut[None, :], out=buffers.get("mask", shape, torch.bool))
-        lo, hi = chunk_bounds[c0 // CLUSTER_CHUNK], chunk_bounds[c0 // CLUSTER_CHUNK + 1]
-        mask[done_j[lo:hi] - c0, done_q[lo:hi]] = False
-        return mask
+        parallel(best_clusters, list(range(0, n_queries, QUERY_CHUNK)), workers)
+        partial_pos, partial = _phase1(first, qhat, inputs_pos, index, n, workers)
+        lower = partial[:, n - 1]  # the n-th best so far (-inf when fewer than n candidates were found)
 
-    more_q, more_pos, more_score, scored = _phase2(
-        needed, lower - SCORE_MARGIN, qhat, inputs_pos, index, workers
-    )
-    scored += int(torch.from_numpy(index.sizes)[first].sum())
+        # phase 2: every other cluster whose bound reaches that score, laid out (cluster, query)
+        maxima_t = maxima.T.contiguous()
+        # the (cluster, query) pairs phase 1 scored, sorted by cluster, to clear from each chunk's mask
+        done_j = first.reshape(-1)
+        order = torch.argsort(done_j, stable=True)
+        done_j, done_q = done_j[order], torch.arange(n_queries).repeat_interleave(t)[order]
+        chunk_bounds = torch.searchsorted(
+            done_j, torch.arange(0, index.n_clusters + CLUSTER_CHUNK, CLUSTER_CHUNK)
+        )
 
-    kept = partial_pos >= 0
-    top_pos, top_score = _top_n_per_query(
-        torch.cat([torch.arange(n_queries)[:, None].expand(-1, n)[kept], more_q]),
-        torch.cat([partial_pos[kept], more_pos]),
-        torch.cat([partial[kept], more_score]),
-        n_queries,
-        n,
-    )
-    rows_found = torch.where(top_pos >= 0, index.perm[top_pos.clamp(min=0)], torch.full_like(top_pos, -1))
-    result = SearchResult(rows_found[:, :topn].contiguous(), top_score[:, :topn].contiguous(), None)
-    if gold is not None:
-        valid = (gold >= 0) & (gold < restrict)
-        for x in (a, b, c):
-            valid &= gold != x[:, None]
-        gold = torch.where(valid, gold, torch.full_like(gold, -2))
-        hit = (rows_found[:, :, None] == gold[:, None, :]).any(2)  # (Q, n)
-        has = hit.any(1)
-        rank = torch.where(has, hit.float().argmax(1) + 1, torch.zeros(n_queries, dtype=torch.long))
-        result.gold_rank = torch.where(rank > max_rank, torch.zeros_like(rank), rank)
-    result.info = {
-        "strategy": "pruned",
-        "clusters": index.n_clusters,
-        "scored_fraction": scored / (n_queries * restrict),
-    }
-    return result
+        # bounds are in units of |q|; -inf (score everything) where phase 1 found fewer than n words
+        cut = torch.where(
+            torch.isfinite(lower), lower * qnorm - BOUND_MARGIN, torch.full_like(lower, -math.inf)
+        )
+
+        def needed(c0: int, buffers: Buffers) -> torch.Tensor:
+            block = maxima_t[c0 : c0 + CLUSTER_CHUNK]
+            shape = (block.shape[0], n_queries)
+            bounds = torch.index_select(block, 1, pair_of, out=buffers.get("bounds", shape))
+            bounds.add_(torch.index_select(block, 1, third_rows, out=buffers.get("bounds2", shape)))
+            mask = torch.ge(bounds, cut[None, :], out=buffers.get("mask", shape, torch.bool))
+            lo, hi = chunk_bounds[c0 // CLUSTER_CHUNK], chunk_bounds[c0 // CLUSTER_CHUNK + 1]
+            mask[done_j[lo:hi] - c0, done_q[lo:hi]] = False
+            return mask
+
+        more_q, more_pos, more_score, scored = _phase2(
+            needed, lower - SCORE_MARGIN, qhat, inputs_pos, index, workers
+        )
+        scored += int(torch.from_numpy(index.sizes)[first].sum())
+
+        kept = partial_pos >= 0
+        top_pos, top_score = _top_n_per_query(
+            torch.cat([torch.arange(n_queries)[:, None].expand(-1, n)[kept], more_q]),
+            torch.cat([partial_pos[kept], more_pos]),
+            torch.cat([partial[kept], more_score]),
+            n_queries,
+            n,
+        )
+        rows_found = torch.where(top_pos >= 0, index.perm[top_pos.clamp(min=0)], torch.full_like(top_pos, -1))
+        result = SearchResult(rows_found[:, :topn].contiguous(), top_score[:, :topn].contiguous(), None)
+        if gold is not None:
+            valid = (gold >= 0) & (gold < restrict)
+            for x in (a, b, c):
+                valid &= gold != x[:, None]
+            gold = torch.where(valid, gold, torch.full_like(gold, -2))
+            hit = (rows_found[:, :, None] == gold[:, None, :]).any(2)  # (Q, n)
+            has = hit.any(1)
+            rank = torch.where(has, hit.float().argmax(1) + 1, torch.zeros(n_queries, dtype=torch.long))
+            result.gold_rank = torch.where(rank > max_rank, torch.zeros_like(rank), rank)
+        result.info = {
+            "strategy": "pruned",
+            "clusters": index.n_clusters,
+            "scored_fraction": scored / (n_queries * restrict),
+        }
+        return result
