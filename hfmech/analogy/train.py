@@ -1,10 +1,17 @@
 """word2vec.c (Mikolov et al. 2013a/b) in torch: CBOW and skip-gram with negative sampling.
 
-The algorithm is word2vec.c's, step for step, with one change of schedule: instead of one SGD step per center word,
-``batch_size`` consecutive center positions are processed together from the same parameter snapshot and their
-closed-form updates are summed into the tables with ``index_add_`` (no autograd, no optimiser objects). That is the
-hogwild picture of word2vec.c's threads made explicit; ``batch_size`` trades speed against the per-word schedule
-(``benchmarks/word2vec.py`` measures both).
+The algorithm is word2vec.c's, step for step. Two implementations of the inner loop (``backend``):
+
+* ``"numba"`` (CPU default when numba is installed): word2vec.c's own loop, one SGD step per center word, compiled
+  by numba with the GIL released (:mod:`hfmech.analogy._w2v_kernels`; word2vec.c's random-number generator and
+  1000-entry sigmoid table); the learning rate is updated every ``batch_size`` centers (word2vec.c: every 10,000
+  words);
+* ``"torch"`` (accelerators, and CPU without numba): one change of schedule, ``batch_size`` consecutive center
+  positions are processed together from the same parameter snapshot and their closed-form updates are summed into
+  the tables with ``index_add_`` (no autograd, no optimiser objects; exact sigmoid). That is the hogwild picture of
+  word2vec.c's threads made explicit; ``batch_size`` trades speed against the per-word schedule.
+
+``benchmarks/word2vec.py`` measures either against gensim on the same corpus in the same run.
 
 What is kept from word2vec.c:
 
@@ -36,7 +43,7 @@ apostrophes (``don't``, ``90's``); everything else separates tokens.
 Multi-device: the loop runs under ``accelerate launch``; with more than one process each process trains on its own
 contiguous shard of the corpus and the tables are averaged across processes every ``sync_every`` steps (local SGD /
 parameter averaging). On one CPU process that is word2vec.c's ``-threads``: ``threads`` hogwild worker threads
-(default: one per core) share the tables, each running single-threaded torch ops.
+(default: one per core) share the tables, each running the compiled loop (numba) or single-threaded torch ops.
 
 Recipe::
 
@@ -690,6 +697,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--threads", type=int, default=None, help="CPU hogwild worker threads (default: one per core)"
     )
+    p.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default="auto",
+        help="CPU inner loop: numba (word2vec.c's per-word loop, needs numba) or torch (batched); auto: numba if installed",
+    )
     p.add_argument("--export-top", type=int, default=None, help="export only the N most frequent words")
     p.add_argument("--export-dtype", default="float16", choices=["float16", "float32"])
     p.add_argument("--out", required=True, help="output folder (checkpoint each epoch; resumes if present)")
@@ -721,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         seed=args.seed,
         threads=args.threads,
+        backend=args.backend,
     )
     trainer = Word2VecTrainer(corpus, config, accelerator=accelerator)
     ckpt = Path(args.out) / "checkpoint"
@@ -748,6 +762,7 @@ def main(argv: list[str] | None = None) -> int:
             "words_per_sec": corpus.train_words * len(history) / max(train_seconds, 1e-9),
             "words_per_sec_definition": "in-vocabulary corpus words (before subsampling) x epochs / training time",
             "threads": trainer.workers,
+            "backend": trainer.backend,
             "history": history,
         }
         info = export_vectors(
