@@ -314,7 +314,8 @@ class Word2VecConfig:
     sync_every: int = 64
     backend: str = "auto"
     """CPU inner loop: ``"numba"`` (word2vec.c's per-word SGD, compiled; needs ``numba``), ``"torch"`` (batched
-    closed-form updates, also the accelerator path), ``"auto"``: numba on CPU when it is installed, else torch"""
+    closed-form updates, also the accelerator and multi-process path), ``"auto"``: numba for a single CPU process
+    when it is installed, else torch"""
 
     def __post_init__(self):
         if self.model not in ("cbow", "skipgram"):
@@ -341,19 +342,22 @@ class Word2VecTrainer:
             self.workers = config.threads or os.cpu_count() or 1
         else:
             self.workers = 1
+        self.rank = accelerator.process_index if accelerator is not None else 0
+        self.world = accelerator.num_processes if accelerator is not None else 1
+        # the compiled loop serves single-process CPU runs; multi-process runs (parameter averaging every
+        # ``sync_every`` batches) and accelerators use the torch path
         self.kernels = None
         if config.backend != "torch":
             from ._w2v_kernels import load_kernels
 
-            if self.device.type == "cpu":
+            if self.device.type == "cpu" and self.world == 1:
                 self.kernels = load_kernels()
             if self.kernels is None and config.backend == "numba":
                 raise ImportError(
-                    "backend='numba' needs numba (pip install numba) and a CPU device; use backend='torch'"
+                    "backend='numba' needs numba (pip install numba), a CPU device and a single process; "
+                    "use backend='torch'"
                 )
         self.backend = "numba" if self.kernels is not None else "torch"
-        self.rank = accelerator.process_index if accelerator is not None else 0
-        self.world = accelerator.num_processes if accelerator is not None else 1
         V, D = len(corpus.words), config.size
         if V == 0:
             raise ValueError("empty vocabulary: lower min_count or give more text")
