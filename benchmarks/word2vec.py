@@ -3,7 +3,9 @@
 Both get the identical sentences (``hfmech.analogy.train.load_corpus``: IMDB train+unsup, ``<br />`` removed,
 lower-cased, letter/digit runs with inner apostrophes; vocabulary min_count 5; sentences cut at 1000 words) and
 CBOW, size 100, window 5, negative 5, sample 1e-3, alpha 0.05, cbow_mean=1, the same number of epochs and 2 worker
-threads. Runs are interleaved (gensim, ours, gensim, ours, ...) because the machine is shared.
+threads. Runs are interleaved (gensim, ours, gensim, ours, ...) because the machine is shared. hfmech runs its
+default CPU backend (``--backend auto``: word2vec.c's per-word loop compiled with numba when numba is installed, else
+the batched torch updates; the JSON records which).
 
 words/s = in-vocabulary corpus words (before subsampling) x epochs / wall time of the training phase, for both
 (vocabulary building and tokenisation excluded for both: gensim's ``build_vocab`` and our token-id cache).
@@ -118,21 +120,32 @@ def run_gensim(sentences, train_words: int, epochs: int, workers: int, seed: int
     t0 = time.perf_counter()
     model.build_vocab(sentences)
     t_vocab = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.train(sentences, total_examples=model.corpus_count, epochs=epochs)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     words = list(model.wv.index_to_key)
     acc = analogy_accuracy(words, model.wv.vectors)
     return {
         "seconds": dt,
+        "cpu_seconds": cpu,
         "seconds_vocab": t_vocab,
         "words_per_sec": train_words * epochs / dt,
+        "words_per_cpu_sec": train_words * epochs / cpu,
         "vocab_size": len(words),
         **{k: acc[k] for k in acc if k != "sections"},
     }
 
 
-def run_ours(corpus, epochs: int, workers: int, seed: int, batch_size: int) -> dict:
+def _version(package: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(package)
+    except Exception:  # noqa: BLE001 - not installed
+        return None
+
+
+def run_ours(corpus, epochs: int, workers: int, seed: int, batch_size: int, backend: str = "auto") -> dict:
     from hfmech.analogy.train import Word2VecConfig, Word2VecTrainer
 
     cfg = Word2VecConfig(
@@ -147,19 +160,23 @@ def run_ours(corpus, epochs: int, workers: int, seed: int, batch_size: int) -> d
         batch_size=batch_size,
         seed=seed,
         threads=workers,
+        backend=backend,
     )
     t0 = time.perf_counter()
     trainer = Word2VecTrainer(corpus, cfg)
     t_init = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     trainer.train(log=None)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     acc = analogy_accuracy(corpus.words, trainer.vectors.numpy())
     return {
         "seconds": dt,
+        "cpu_seconds": cpu,
         "seconds_init": t_init,
         "words_per_sec": corpus.train_words * epochs / dt,
+        "words_per_cpu_sec": corpus.train_words * epochs / cpu,
         "batch_size": batch_size,
+        "backend": trainer.backend,
         "vocab_size": len(corpus.words),
         "objective_last_epoch": trainer.history[-1]["objective"],
         **{k: acc[k] for k in acc if k != "sections"},
@@ -208,6 +225,9 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--batch-sizes", type=int, nargs="*", default=[1024])
     p.add_argument("--repeats", type=int, default=1, help="interleaved gensim/ours rounds")
+    p.add_argument(
+        "--backend", default="auto", choices=["auto", "numba", "torch"], help="hfmech trainer inner loop"
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "word2vec.json"))
     p.add_argument("--finalize", metavar="RUN_DIR", help="ship a finished training run (no benchmark)")
@@ -234,17 +254,21 @@ def main(argv=None) -> int:
         f"{len(sentences):,} sentences ({t_corpus:.1f}s)",
         flush=True,
     )
+    load_start = os.getloadavg()
     runs = []
     for rep in range(args.repeats):
         for what in ["gensim", *[f"ours-{b}" for b in args.batch_sizes]]:
             if what == "gensim":
                 r = run_gensim(sentences, corpus.train_words, args.epochs, args.workers, args.seed + rep)
             else:
-                r = run_ours(corpus, args.epochs, args.workers, args.seed + rep, int(what.split("-")[1]))
+                r = run_ours(
+                    corpus, args.epochs, args.workers, args.seed + rep, int(what.split("-")[1]), args.backend
+                )
             r.update({"system": what, "repeat": rep})
             runs.append(r)
             print(
                 f"[{rep}] {what:12s} {r['words_per_sec']:>12,.0f} words/s  {r['seconds']:7.1f}s  "
+                f"({r['words_per_cpu_sec']:,.0f} per CPU-s)  "
                 f"3CosAdd {100 * r['3cosadd']:5.2f}%  3CosMul {100 * r['3cosmul']:5.2f}%  "
                 f"({r['questions_answered']} q)",
                 flush=True,
@@ -254,12 +278,21 @@ def main(argv=None) -> int:
         rs = [r for r in runs if r["system"] == what]
         summary[what] = {
             "words_per_sec_median": float(np.median([r["words_per_sec"] for r in rs])),
+            "words_per_cpu_sec_median": float(np.median([r["words_per_cpu_sec"] for r in rs])),
             "3cosadd_mean": float(np.mean([r["3cosadd"] for r in rs])),
             "3cosmul_mean": float(np.mean([r["3cosmul"] for r in rs])),
         }
     g = summary["gensim"]
-    for s in summary.values():
+    for name, s in summary.items():
         s["speed_ratio_vs_gensim"] = s["words_per_sec_median"] / g["words_per_sec_median"]
+        s["cpu_speed_ratio_vs_gensim"] = s["words_per_cpu_sec_median"] / g["words_per_cpu_sec_median"]
+        s["speed_ratios_per_round"] = [
+            r["words_per_sec"] / q["words_per_sec"]
+            for r in runs
+            if r["system"] == name
+            for q in runs
+            if q["system"] == "gensim" and q["repeat"] == r["repeat"]
+        ]
         s["3cosadd_minus_gensim_points"] = 100 * (s["3cosadd_mean"] - g["3cosadd_mean"])
     import gensim
     import torch
@@ -287,7 +320,8 @@ def main(argv=None) -> int:
             "seconds_tokenize": t_corpus,
         },
         "words_per_sec_definition": "in-vocabulary corpus words (before subsampling) x epochs / training wall time "
-        "(vocabulary building excluded for both)",
+        "(vocabulary building excluded for both); words_per_cpu_sec: the same over the process CPU time of the "
+        "training phase (every thread; less sensitive to other jobs on a shared machine)",
         "accuracy_definition": "Google analogies, word2vec.c convention: upper-case, top 30k words, OOV questions "
         "skipped, inputs excluded",
         "summary": summary,
@@ -295,9 +329,15 @@ def main(argv=None) -> int:
         "versions": {
             "gensim": gensim.__version__,
             "torch": torch.__version__,
+            "numba": _version("numba"),
             "python": platform.python_version(),
         },
-        "machine": {"cpus": os.cpu_count(), "note": "shared machine; other jobs ran concurrently"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_start": load_start,
+            "load_average_end": os.getloadavg(),
+            "note": "shared machine; other jobs ran concurrently",
+        },
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

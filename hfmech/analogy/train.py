@@ -1,10 +1,17 @@
 """word2vec.c (Mikolov et al. 2013a/b) in torch: CBOW and skip-gram with negative sampling.
 
-The algorithm is word2vec.c's, step for step, with one change of schedule: instead of one SGD step per center word,
-``batch_size`` consecutive center positions are processed together from the same parameter snapshot and their
-closed-form updates are summed into the tables with ``index_add_`` (no autograd, no optimiser objects). That is the
-hogwild picture of word2vec.c's threads made explicit; ``batch_size`` trades speed against the per-word schedule
-(``benchmarks/word2vec.py`` measures both).
+The algorithm is word2vec.c's, step for step. Two implementations of the inner loop (``backend``):
+
+* ``"numba"`` (CPU default when numba is installed): word2vec.c's own loop, one SGD step per center word, compiled
+  by numba with the GIL released (:mod:`hfmech.analogy._w2v_kernels`; word2vec.c's random-number generator and
+  1000-entry sigmoid table); the learning rate is updated every ``batch_size`` centers (word2vec.c: every 10,000
+  words);
+* ``"torch"`` (accelerators, and CPU without numba): one change of schedule, ``batch_size`` consecutive center
+  positions are processed together from the same parameter snapshot and their closed-form updates are summed into
+  the tables with ``index_add_`` (no autograd, no optimiser objects; exact sigmoid). That is the hogwild picture of
+  word2vec.c's threads made explicit; ``batch_size`` trades speed against the per-word schedule.
+
+``benchmarks/word2vec.py`` measures either against gensim on the same corpus in the same run.
 
 What is kept from word2vec.c:
 
@@ -36,7 +43,7 @@ apostrophes (``don't``, ``90's``); everything else separates tokens.
 Multi-device: the loop runs under ``accelerate launch``; with more than one process each process trains on its own
 contiguous shard of the corpus and the tables are averaged across processes every ``sync_every`` steps (local SGD /
 parameter averaging). On one CPU process that is word2vec.c's ``-threads``: ``threads`` hogwild worker threads
-(default: one per core) share the tables, each running single-threaded torch ops.
+(default: one per core) share the tables, each running the compiled loop (numba) or single-threaded torch ops.
 
 Recipe::
 
@@ -64,6 +71,9 @@ TOKENIZER_VERSION = "w2v-lower-alnum-apostrophe-v1"
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 MAX_EXP = 6.0
+BACKENDS = ("auto", "numba", "torch")
+#: numba backend: blocks of ``batch_size`` centers handed to the compiled loop per call (progress granularity)
+BLOCKS_PER_CALL = 64
 
 
 def tokenize(text: str) -> list[str]:
@@ -302,10 +312,16 @@ class Word2VecConfig:
     table_size: int = 10_000_000
     max_sentence_length: int = 1000
     sync_every: int = 64
+    backend: str = "auto"
+    """CPU inner loop: ``"numba"`` (word2vec.c's per-word SGD, compiled; needs ``numba``), ``"torch"`` (batched
+    closed-form updates, also the accelerator and multi-process path), ``"auto"``: numba for a single CPU process
+    when it is installed, else torch"""
 
     def __post_init__(self):
         if self.model not in ("cbow", "skipgram"):
             raise ValueError(f"model must be 'cbow' or 'skipgram', got {self.model!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.alpha is None:
             self.alpha = 0.05 if self.model == "cbow" else 0.025
         for name in ("size", "window", "negative", "epochs", "batch_size"):
@@ -328,6 +344,20 @@ class Word2VecTrainer:
             self.workers = 1
         self.rank = accelerator.process_index if accelerator is not None else 0
         self.world = accelerator.num_processes if accelerator is not None else 1
+        # the compiled loop serves single-process CPU runs; multi-process runs (parameter averaging every
+        # ``sync_every`` batches) and accelerators use the torch path
+        self.kernels = None
+        if config.backend != "torch":
+            from ._w2v_kernels import load_kernels
+
+            if self.device.type == "cpu" and self.world == 1:
+                self.kernels = load_kernels()
+            if self.kernels is None and config.backend == "numba":
+                raise ImportError(
+                    "backend='numba' needs numba (pip install numba), a CPU device and a single process; "
+                    "use backend='torch'"
+                )
+        self.backend = "numba" if self.kernels is not None else "torch"
         V, D = len(corpus.words), config.size
         if V == 0:
             raise ValueError("empty vocabulary: lower min_count or give more text")
@@ -434,6 +464,8 @@ class Word2VecTrainer:
         return rec
 
     def _run_batches(self, epoch, tokens, sent, pos, worker, workers, progress) -> tuple[float, int]:
+        if self.kernels is not None:
+            return self._run_blocks_numba(epoch, tokens, sent, pos, worker, workers, progress)
         cfg = self.config
         gen = torch.Generator(device=self.device).manual_seed((cfg.seed * 1_000_003 + epoch) * 64 + worker)
         W, B, V = cfg.window, cfg.batch_size, len(self.corpus.words)
@@ -458,6 +490,49 @@ class Word2VecTrainer:
                 self._average()
         progress[worker] = n
         return loss_sum, loss_n
+
+    def _run_blocks_numba(self, epoch, tokens, sent, pos, worker, workers, progress) -> tuple[float, int]:
+        """word2vec.c's per-word SGD (:mod:`hfmech.analogy._w2v_kernels`) over this worker's blocks of
+        ``batch_size`` centers (blocks ``worker, worker + workers, ...``, as in the torch path); the learning rate
+        is set per block from the corpus words before the block's first center."""
+        cfg = self.config
+        kernel = self.kernels[cfg.model]
+        B, n = cfg.batch_size, pos.size
+        total_words = cfg.epochs * self.corpus.train_words
+        base_words = epoch * self.corpus.train_words
+        starts = np.arange(worker * B, n, workers * B, dtype=np.int64)
+        stops = np.minimum(starts + B, n)
+        alphas = np.array(
+            [
+                learning_rate(cfg.alpha, base_words + float(pos[s]), total_words, cfg.min_alpha_ratio)
+                for s in starts
+            ],
+            dtype=np.float64,
+        )
+        syn0, syn1neg, table = self.syn0.numpy(), self.syn1neg.numpy(), self.table.numpy()
+        tok, sen = tokens.numpy(), sent.numpy()
+        rng = np.array([(cfg.seed * 1_000_003 + epoch) * 64 + worker], dtype=np.uint64)
+        stats = np.zeros(2, dtype=np.float64)
+        for i in range(0, starts.size, BLOCKS_PER_CALL):
+            sl = slice(i, i + BLOCKS_PER_CALL)
+            kernel(
+                syn0,
+                syn1neg,
+                table,
+                tok,
+                sen,
+                starts[sl],
+                stops[sl],
+                alphas[sl],
+                cfg.window,
+                cfg.negative,
+                rng,
+                8,
+                stats,
+            )
+            progress[worker] = int(stops[sl][-1])
+        progress[worker] = n
+        return float(stats[0]), int(stats[1])
 
     def _average(self):
         for t in (self.syn0, self.syn1neg):
@@ -546,7 +621,7 @@ class Word2VecTrainer:
         state = json.loads(meta.read_text(encoding="utf-8"))
         mine = asdict(self.config)
         theirs = state["config"]
-        differ = [k for k in mine if k not in ("threads", "epochs") and mine[k] != theirs.get(k)]
+        differ = [k for k in mine if k not in ("threads", "epochs", "backend") and mine[k] != theirs.get(k)]
         if differ or state["vocab_size"] != len(self.corpus.words):
             raise ValueError(
                 f"checkpoint in {folder} was made with different settings: {differ or 'vocabulary'}"
@@ -626,6 +701,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--threads", type=int, default=None, help="CPU hogwild worker threads (default: one per core)"
     )
+    p.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default="auto",
+        help="CPU inner loop: numba (word2vec.c's per-word loop, needs numba) or torch (batched); auto: numba if installed",
+    )
     p.add_argument("--export-top", type=int, default=None, help="export only the N most frequent words")
     p.add_argument("--export-dtype", default="float16", choices=["float16", "float32"])
     p.add_argument("--out", required=True, help="output folder (checkpoint each epoch; resumes if present)")
@@ -657,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         seed=args.seed,
         threads=args.threads,
+        backend=args.backend,
     )
     trainer = Word2VecTrainer(corpus, config, accelerator=accelerator)
     ckpt = Path(args.out) / "checkpoint"
@@ -684,6 +766,7 @@ def main(argv: list[str] | None = None) -> int:
             "words_per_sec": corpus.train_words * len(history) / max(train_seconds, 1e-9),
             "words_per_sec_definition": "in-vocabulary corpus words (before subsampling) x epochs / training time",
             "threads": trainer.workers,
+            "backend": trainer.backend,
             "history": history,
         }
         info = export_vectors(

@@ -245,3 +245,110 @@ def test_zoo_cbow_imdb_builds_from_shipped_files(tmp_path, monkeypatch):
     model = WordVectorsModel.from_pretrained(str(folder))
     assert len(model) == len(words)
     assert "{{" not in (folder / "README.md").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------- numba backend: word2vec.c's inner loop
+def _reference_epoch(trainer: Word2VecTrainer, epoch: int = 0):
+    """word2vec.c's TrainModelThread (negative sampling, one thread) written out in float64 numpy, on the trainer's
+    own epoch stream; returns the expected ``(syn0, syn1neg)`` after the epoch."""
+    from hfmech.analogy._w2v_kernels import lcg_next
+
+    e = np.exp((np.arange(1001) / 1000 * 2 - 1) * 6.0)
+    sigmoid = e / (e + 1)
+
+    cfg = trainer.config
+    syn0 = trainer.syn0.double().numpy().copy()
+    syn1 = trainer.syn1neg.double().numpy().copy()
+    table = trainer.table.numpy()
+    tokens, sent, pos = (x.numpy() if torch.is_tensor(x) else x for x in trainer._epoch_stream(epoch))
+    W, k, B = cfg.window, cfg.negative, cfg.batch_size
+    total = cfg.epochs * trainer.corpus.train_words
+    rng = (cfg.seed * 1_000_003 + epoch) * 64
+    alpha = cfg.alpha
+
+    def output_layer(h, word):
+        nonlocal rng
+        err = np.zeros_like(h)
+        for d in range(k + 1):
+            if d == 0:
+                target, label = word, 1.0
+            else:
+                rng = lcg_next(rng)
+                target, label = int(table[(rng >> 16) % table.size]), 0.0
+                if target == word:
+                    continue
+            f = h @ syn1[target]
+            # word2vec.c's expTable: 1000 entries over [-6, 6]
+            sig = 1.0 if f > 6 else 0.0 if f < -6 else sigmoid[int((f + 6) * (1000 / 6 / 2))]
+            g = (label - sig) * alpha
+            err += g * syn1[target]
+            syn1[target] += g * h
+        return err
+
+    for p in range(pos.size):
+        if p % B == 0:
+            alpha = max(
+                cfg.alpha * (1 - (epoch * trainer.corpus.train_words + pos[p]) / (total + 1)),
+                cfg.alpha * 1e-4,
+            )
+        j = p + W
+        rng = lcg_next(rng)
+        b = (rng >> 16) % W
+        ctx = [c for c in range(j - (W - b), j + (W - b) + 1) if c != j and sent[c] == sent[j]]
+        if cfg.model == "cbow":
+            if not ctx:
+                continue
+            h = syn0[tokens[ctx]].mean(0)
+            err = output_layer(h, tokens[j])
+            for c in ctx:
+                syn0[tokens[c]] += err
+        else:
+            for c in ctx:
+                syn0[tokens[c]] += output_layer(syn0[tokens[c]].copy(), tokens[j])
+    return syn0, syn1
+
+
+@pytest.mark.parametrize("model", ["cbow", "skipgram"])
+def test_numba_kernel_is_word2vec_c(model):
+    pytest.importorskip("numba")
+    corpus = random_corpus(n_sent=30, length=20, vocab=25, seed=1)
+    cfg = Word2VecConfig(
+        model=model,
+        size=8,
+        window=3,
+        epochs=2,
+        batch_size=16,
+        threads=1,
+        seed=2,
+        backend="numba",
+        sample=1e-2,
+        table_size=100_000,
+    )
+    trainer = Word2VecTrainer(corpus, cfg)
+    assert trainer.backend == "numba"
+    syn0, syn1 = _reference_epoch(trainer)
+    assert trainer._epoch_stream(0)[2].size < corpus.train_words  # subsampling removed some words
+    trainer.train_epoch(log=None)
+    np.testing.assert_allclose(trainer.syn0.numpy(), syn0, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(trainer.syn1neg.numpy(), syn1, rtol=1e-4, atol=1e-6)
+    assert np.abs(syn1).max() > 1e-3  # something was learned
+
+
+def test_numba_and_torch_backends_learn_the_same_analogies():
+    pytest.importorskip("numba")
+    corpus = planted_corpus(n_sent=1500)
+    cfg = dict(size=24, window=4, epochs=8, batch_size=64, sample=0, threads=1, negative=5)
+    objectives = {}
+    for backend in ("numba", "torch"):
+        t = Word2VecTrainer(corpus, Word2VecConfig(**cfg, backend=backend))
+        assert t.backend == backend
+        objectives[backend] = [h["objective"] for h in t.train(log=None)]
+    # same objective (the same loss, per center word) on the same schedule: close curves, both falling
+    for backend, obj in objectives.items():
+        assert obj[-1] < obj[0] - 0.1, (backend, obj)
+    np.testing.assert_allclose(objectives["numba"][-1], objectives["torch"][-1], rtol=0.1)
+
+
+def test_backend_validation():
+    with pytest.raises(ValueError, match="backend"):
+        Word2VecConfig(backend="cuda")
