@@ -41,6 +41,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import asdict, dataclass, fields
@@ -54,7 +55,7 @@ from transformers import Pipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
 from . import color
-from .losses import blended_grams, content_loss, gram_matrix, style_layer_loss, total_variation
+from .losses import blended_grams, content_loss, gram_matrix, gram_style_loss, total_variation
 
 MIN_SIDE = 32
 AUTO_MIN_SIDE = 192
@@ -62,6 +63,7 @@ MAX_SIDE = 4096
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 KEEP_COLORS = ("luminance", "histogram")
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 class StyleParameterError(ValueError):
@@ -91,6 +93,7 @@ class StyleSettings:
     scales: list[int] | str | None = "auto"
     style_scale: float = 1.0
     keep_colors: str | None = None
+    precision: str = "auto"
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     @classmethod
@@ -141,6 +144,10 @@ class StyleSettings:
             f"line_search must be None or 'strong_wolfe', got {self.line_search!r}",
         )
         check(self.init in INITS, f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        check(
+            self.precision in PRECISIONS,
+            f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}",
+        )
         check(
             isinstance(self.size, int)
             and not isinstance(self.size, bool)
@@ -225,7 +232,7 @@ class StyleTransferPipeline(Pipeline):
     def __init__(self, *args, **kwargs):
         model = kwargs.get("model", args[0] if args else None)
         self.settings = StyleSettings.from_config(getattr(model, "config", None))
-        self._extractors: dict[tuple[str, ...], FeatureExtractor] = {}
+        self._extractors: dict[tuple[tuple[str, ...], torch.dtype], FeatureExtractor] = {}
         super().__init__(*args, **kwargs)
         self.model.eval()
 
@@ -252,9 +259,11 @@ class StyleTransferPipeline(Pipeline):
         scales=None,
         style_scale=None,
         keep_colors=None,
+        precision=None,
         max_pixels=None,
         seed=None,
         progress=None,
+        callback_on_evaluation=None,
     ):
         settings = dict(
             content_layers=content_layers,
@@ -272,12 +281,20 @@ class StyleTransferPipeline(Pipeline):
             scales=scales,
             style_scale=style_scale,
             keep_colors=keep_colors,
+            precision=precision,
             max_pixels=max_pixels,
         )
         # validated before any image is decoded (preprocess runs first)
         self.settings.updated(**settings)
         preprocess = {"style": style, "style_weights": style_weights, "max_pixels": max_pixels}
-        forward = {"settings": settings, "seed": seed, "progress": progress}
+        if callback_on_evaluation is not None and not callable(callback_on_evaluation):
+            raise StyleParameterError("callback_on_evaluation must be callable(index, pixels, loss)")
+        forward = {
+            "settings": settings,
+            "seed": seed,
+            "progress": progress,
+            "callback_on_evaluation": callback_on_evaluation,
+        }
         return preprocess, forward, {}
 
     # ------------------------------------------------------------------------------------------------------------
@@ -317,10 +334,12 @@ class StyleTransferPipeline(Pipeline):
             )
         return [float(w) for w in weights]
 
-    def _forward(self, model_inputs, settings, seed=None, progress=None):
+    def _forward(self, model_inputs, settings, seed=None, progress=None, callback_on_evaluation=None):
         s = self.settings.updated(**settings)
         content_layers, style_layers, layer_weights = self.resolve_layers(s)
-        extractor = self.feature_extractor_for([*content_layers, *style_layers])
+        layers = [*content_layers, *style_layers]
+        extractor = self.feature_extractor_for(layers)  # float32: targets and the reported losses
+        working = self.feature_extractor_for(layers, self.working_dtype(s.precision))  # every evaluation
         generator = torch.Generator().manual_seed(
             int(seed) if seed is not None else int(torch.seed() % 2**63)
         )
@@ -362,12 +381,12 @@ class StyleTransferPipeline(Pipeline):
                 style_targets = blended_grams(grams, blend)
 
             img = self.initial_image(s.init, content, styles[0], img, generator)
-            objective = self._objective(extractor, content_targets, style_targets, layer_weights, s)
-            img = self._optimise(img, objective, s, history, times, start, bar)
+            objective = self._objective(working, content_targets, style_targets, layer_weights, s)
+            img = self._optimise(img, objective, s, history, times, start, bar, callback_on_evaluation)
         bar.close()
 
-        with torch.no_grad():
-            _, parts = objective(img)
+        with torch.no_grad():  # the final terms in float32, whatever the working precision
+            _, parts = self._objective(extractor, content_targets, style_targets, layer_weights, s)(img)
         out = img.detach().clamp(0.0, 1.0)
         if s.keep_colors == "luminance":
             full_content = image_to_tensor(resize_long_side(content_pil, sizes[-1])).to(out.device)
@@ -394,10 +413,10 @@ class StyleTransferPipeline(Pipeline):
 
         def objective(pixels):
             feats = extractor(pixels)
-            c = sum(content_loss(feats[k], t) for k, t in content_targets.items()) / max(
+            c = sum(content_loss(feats[k].float(), t) for k, t in content_targets.items()) / max(
                 1, len(content_targets)
             )
-            per_layer = {k: style_layer_loss(gram_matrix(feats[k]), t) for k, t in style_targets.items()}
+            per_layer = {k: gram_style_loss(feats[k], t) for k, t in style_targets.items()}
             st = sum(layer_weights[k] * v for k, v in per_layer.items())
             tv = total_variation(pixels)
             total = s.content_weight * c + s.style_weight * st + s.tv_weight * tv
@@ -411,7 +430,7 @@ class StyleTransferPipeline(Pipeline):
 
         return objective
 
-    def _optimise(self, img, objective, s: StyleSettings, history, times, start, bar):
+    def _optimise(self, img, objective, s: StyleSettings, history, times, start, bar, callback=None):
         img = img.detach().clone().requires_grad_(True)
         if s.steps == 0:
             return img.detach()
@@ -422,6 +441,8 @@ class StyleTransferPipeline(Pipeline):
             history.append(float(loss.detach()))
             times.append(time.perf_counter() - start)
             bar.update(1)
+            if callback is not None:
+                callback(len(history) - 1, img.detach(), history[-1])
             return loss
 
         if s.optimizer == "lbfgs":
@@ -487,8 +508,25 @@ class StyleTransferPipeline(Pipeline):
         relus = [n for n in names if n.startswith("relu")]
         return (relus or list(names))[len(relus or names) // 2]
 
-    def feature_extractor_for(self, layers) -> FeatureExtractor:
-        key = tuple(dict.fromkeys(layers))
+    def working_dtype(self, precision: str) -> torch.dtype:
+        """The dtype every evaluation runs the backbone in: ``precision``, or for ``"auto"`` bfloat16 on a CPU with
+        AMX tiles (oneDNN's bfloat16 convolutions) and a VGG backbone, float32 otherwise (what was measured:
+        docs/style.md). Targets and the reported final losses are always float32."""
+        if precision == "float32":
+            return torch.float32
+        if precision == "bfloat16":
+            return torch.bfloat16
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        vgg = getattr(getattr(self.model, "config", None), "model_type", None) == "hfmech-vgg"
+        if self.device.type == "cpu" and vgg and torch.backends.mkldnn.is_available() and amx():
+            return torch.bfloat16
+        return torch.float32
+
+    def feature_extractor_for(self, layers, dtype: torch.dtype = torch.float32) -> FeatureExtractor:
+        """A channels-last extractor stopping at the deepest of ``layers``; for ``dtype`` other than float32 it
+        wraps a copy of the backbone cast to ``dtype`` (made once, cached)."""
+        key = (tuple(dict.fromkeys(layers)), dtype)
         if key not in self._extractors:
-            self._extractors[key] = FeatureExtractor(self.model, key, channels_last=True).to(self.device)
+            model = self.model if dtype == torch.float32 else copy.deepcopy(self.model).to(dtype)
+            self._extractors[key] = FeatureExtractor(model, key[0], channels_last=True).to(self.device, dtype)
         return self._extractors[key]
