@@ -23,9 +23,13 @@ matrices at ``relu1_1 … relu5_1`` with the style image's (formulas and normali
   Adam (``steps`` updates, pixels clamped to ``[0, 1]`` after each).
 - **init**: ``content`` | ``noise`` (uniform, seeded) | ``style`` (the first style, resized).
 
-Efficiency: the content features and the (blended) style Grams are computed once per scale; every step runs the
-backbone only up to the deepest layer needed (``relu5_1``, not ``pool5``; :class:`~hfmech.vision.FeatureExtractor`)
-in channels-last memory.
+Efficiency (measured in docs/style.md, "Speed"): the content features and the (blended) style Grams are computed
+once per scale, in float32; every evaluation runs the backbone only up to the deepest layer needed (``relu5_1``, not
+``pool5``; :class:`~hfmech.vision.FeatureExtractor`) in channels-last memory, and each style layer's Gram loss is one
+fused op whose backward is a single matmul (:func:`~hfmech.style.losses.gram_style_loss`). ``precision="auto"``
+(default) runs those evaluations in bfloat16 on CPUs with AMX tiles (oneDNN's bfloat16 convolutions; VGG backbones
+only), float32 elsewhere; the Grams and losses are accumulated in float32, and the reported final losses are
+recomputed in float32. ``precision="float32"`` forces float32 throughout.
 
 Defaults (layers, weights, steps, size) come from ``model.config.style_transfer`` merged over :class:`StyleSettings`,
 so a Hub repo defines its demo; any call argument overrides.
@@ -222,6 +226,10 @@ class StyleTransferPipeline(Pipeline):
     - ``content_loss`` / ``style_loss`` / ``tv_loss``: the final unweighted terms (relative errors),
     - ``style_loss_per_layer``: the final per-layer style losses, ``scales``: the sizes used,
     - ``step_times``: seconds since the start at each evaluation (for benchmarks).
+
+    ``loss_history`` is in the working precision (bfloat16 evaluations under ``precision="auto"`` on AMX CPUs);
+    ``callback_on_evaluation(index, pixels, loss)`` is called after every evaluation with the evaluated image
+    ``(1, 3, H, W)`` (detached, not clamped; copy it to keep it) — benchmarks rescore those in float32.
     """
 
     _load_tokenizer = False
