@@ -190,6 +190,26 @@ def test_bfloat16_working_precision_tracks_float32(pipe):
     assert pipe.working_dtype("auto") in (torch.float32, torch.bfloat16)
 
 
+def test_pyramid_parametrisation(pipe):
+    img = torch.rand(1, 3, 20, 30)
+    params = StyleTransferPipeline.pyramid_parameters(img.clone(), 3)
+    assert [tuple(t.shape[-2:]) for t in params] == [(20, 30), (10, 15), (5, 7), (2, 3)]
+    torch.testing.assert_close(
+        StyleTransferPipeline.compose_pyramid(params), img
+    )  # coarse levels start at zero
+    # a constant on level k adds 2^-k everywhere (bilinear upsampling of a constant is that constant)
+    with torch.no_grad():
+        params[2].fill_(1.0)
+    torch.testing.assert_close(StyleTransferPipeline.compose_pyramid(params), img + 0.25)
+    kwargs = dict(
+        style=_image(2, stripes=True), steps=15, size=48, seed=0, progress=False, precision="float32"
+    )
+    plain = pipe(_image(1), pyramid_levels=0, **kwargs)["loss_history"]
+    pyramid = pipe(_image(1), pyramid_levels=3, **kwargs)["loss_history"]
+    assert plain[0] == pytest.approx(pyramid[0])  # same starting image, same loss
+    assert pyramid != plain and pyramid[-1] < 0.5 * pyramid[0]
+
+
 def test_style_loss_falls_from_noise_on_random_multiscale():
     model = RandomMultiscaleModel(RandomMultiscaleConfig(filter_sizes=[3, 7, 15], filters_per_scale=8))
     multiscale = StyleTransferPipeline(model=model)
