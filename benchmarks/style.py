@@ -164,6 +164,56 @@ def run_hfmech(pipe, content_pil, steps, kwargs):
     return out, images
 
 
+def interleaved_evaluations(pipe, tutorial, content_pil, style_pil, content, weights, rounds):
+    """Per-evaluation seconds, baseline and hfmech alternated one evaluation at a time (the same load for both).
+
+    Baseline: one closure of :func:`run_baseline` (clamp, tutorial forward to pool5, backward). hfmech: one evaluation
+    of the pipeline's objective at its default working precision and in float32 (its targets built as ``_forward``
+    builds them, outside the timing; the pyramid composition included). Returns ``{name: [seconds, ...]}``.
+    """
+    from hfmech.style.losses import gram_matrix
+    from hfmech.style.pipeline_style_transfer import resize_long_side
+    from hfmech.vision.image_io import image_to_tensor
+
+    s = pipe.settings.updated()
+    content_layers, style_layers, layer_weights = pipe.resolve_layers(s)
+    layers = [*content_layers, *style_layers]
+    exact = pipe.feature_extractor_for(layers)
+    side = max(content.shape[-2:])
+    c = image_to_tensor(resize_long_side(content_pil, side))
+    with torch.no_grad():
+        content_targets = {k: v for k, v in exact(c).items() if k in content_layers}
+        feats = exact(image_to_tensor(resize_long_side(style_pil, side)))
+        style_targets = {k: gram_matrix(feats[k]) for k in style_layers}
+    objectives = {
+        f"hfmech ({pipe.working_dtype(s.precision)})".replace("torch.", ""): pipe._objective(
+            pipe.feature_extractor_for(layers, pipe.working_dtype(s.precision)),
+            content_targets,
+            style_targets,
+            layer_weights,
+            s,
+        ),
+        "hfmech (float32)": pipe._objective(exact, content_targets, style_targets, layer_weights, s),
+    }
+    params = pipe.pyramid_parameters(c.clone(), s.pyramid_levels)
+    base_img = content.clone().requires_grad_(True)
+    seconds = {"baseline": [], **{name: [] for name in objectives}}
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            base_img.clamp_(0, 1)
+        base_img.grad = None
+        tutorial_loss(tutorial, base_img, weights).backward()
+        seconds["baseline"].append(time.perf_counter() - t0)
+        for name, objective in objectives.items():
+            t0 = time.perf_counter()
+            for t in params:
+                t.grad = None
+            objective(pipe.compose_pyramid(params))[0].backward()
+            seconds[name].append(time.perf_counter() - t0)
+    return seconds
+
+
 def time_to_target(history, times, target, first_index=0):
     for i in range(first_index, len(history)):
         if history[i] <= target:
@@ -233,6 +283,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="baseline/hfmech rounds, order alternating")
     parser.add_argument(
         "--variants", default="hfmech,hfmech float32", help="comma list; also 'hfmech coarse-to-fine'"
+    )
+    parser.add_argument(
+        "--interleaved", type=int, default=8, help="rounds of one-by-one alternated evaluations (0: skip)"
     )
     parser.add_argument("--rss-size", type=int, default=1024)
     parser.add_argument(
@@ -344,6 +397,22 @@ def main() -> None:
         )
         print(f"  {name}: to target {shown}")
 
+    interleaved = {}
+    if args.interleaved:
+        print(f"per evaluation, interleaved one by one ({args.interleaved} rounds) ...")
+        seconds = interleaved_evaluations(
+            pipe, tutorial, content_pil, style_pil, content, weights, args.interleaved
+        )
+        base_median = statistics.median(seconds["baseline"])
+        for name, values in seconds.items():
+            median = statistics.median(values)
+            interleaved[name] = {
+                "seconds": values,
+                "median": median,
+                "ratio_baseline_over_this": base_median / median,
+            }
+            print(f"  {name}: median {median:.2f} s ({base_median / median:.2f}x)")
+
     print(f"peak RSS at {args.rss_size} px (child process) ...")
     proc = subprocess.run(
         [sys.executable, __file__, "--rss-child", str(args.rss_size)],
@@ -383,6 +452,7 @@ def main() -> None:
         },
         "hfmech": results,
         "repeats": args.repeats,
+        "per_evaluation_interleaved": interleaved,
         "peak_rss": rss,
     }
     out = Path(args.out)
