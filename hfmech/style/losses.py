@@ -42,6 +42,54 @@ def style_layer_loss(gram: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((gram - target) ** 2).sum() / (target**2).sum().clamp_min(EPS)
 
 
+def _compute_dtype(features: torch.Tensor) -> torch.dtype:
+    """float32 for float32 / bfloat16 / float16 activations, float64 for float64 (gradcheck)."""
+    return torch.promote_types(features.dtype, torch.float32)
+
+
+class _GramStyleLoss(torch.autograd.Function):
+    """``style_layer_loss(gram_matrix(F), Â)`` in one op with a one-matmul backward, computed in (at least) float32.
+
+    With ``Ĝ = F Fᵀ / n`` (``n = C·H·W``), ``D = Ĝ − Â`` and ``E = Σ Â²``, the loss is ``Σ D² / E``; since ``D`` is
+    symmetric, ``∂L/∂F = (∂L/∂Ĝ + ∂L/∂Ĝᵀ) F / n = 4 D F / (n E)``: one ``(C, C) × (C, H·W)`` product, where autograd
+    through ``bmm(F, Fᵀ)`` computes two and adds them. The gradient comes back in ``F``'s dtype and memory format
+    (channels-last stays channels-last, so the backbone's backward does not convert it).
+    """
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = features.shape
+        flat = features.reshape(b, c, h * w).to(_compute_dtype(features))
+        n = c * h * w
+        diff = torch.bmm(flat, flat.transpose(1, 2)).div_(n).sub_(target)
+        energy = target.to(flat.dtype).pow(2).sum().clamp_min(EPS)
+        ctx.save_for_backward(features, diff, energy)
+        ctx.n = n
+        return diff.pow(2).sum() / energy
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        features, diff, energy = ctx.saved_tensors
+        b, c, h, w = features.shape
+        scaled = diff * (grad_output * 4.0 / (ctx.n * energy))  # (B, C, C), symmetric
+        if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
+            rows = features.permute(0, 2, 3, 1).reshape(b, h * w, c).to(scaled.dtype)  # (B, HW, C)
+            grad = torch.bmm(rows, scaled).reshape(b, h, w, c).permute(0, 3, 1, 2)
+        else:
+            flat = features.reshape(b, c, h * w).to(scaled.dtype)
+            grad = torch.bmm(scaled, flat).reshape(b, c, h, w)
+        return grad.to(features.dtype), None
+
+
+def gram_style_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``style_layer_loss(gram_matrix(features), target)`` fused: ``(B, C, H, W)``, ``(B, C, C)`` -> scalar.
+
+    Same value and gradient (float32 arithmetic for any input dtype, so bfloat16 activations are fine); about a
+    third less work in the backward pass (:class:`_GramStyleLoss`). The style-transfer objective uses this.
+    """
+    return _GramStyleLoss.apply(features, target.to(_compute_dtype(features)))
+
+
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Relative squared feature error ``Σ (F − P)² / Σ P²`` (scalar)."""
     return ((features - target) ** 2).sum() / (target**2).sum().clamp_min(EPS)

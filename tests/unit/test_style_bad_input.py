@@ -102,6 +102,8 @@ def test_no_style_and_mismatched_weights(pipe, images):
         {"scales": [8, 64]},
         {"scales": "fine"},
         {"learning_rate": 0},
+        {"precision": "float16"},
+        {"pyramid_levels": 9},
     ],
 )
 def test_bad_settings_are_typed_errors(pipe, images, bad):

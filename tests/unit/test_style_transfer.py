@@ -15,6 +15,7 @@ from hfmech.style.losses import (
     content_loss,
     gatys_layer_loss,
     gram_matrix,
+    gram_style_loss,
     style_layer_loss,
     total_variation,
 )
@@ -70,6 +71,37 @@ def test_gram_is_size_invariant_and_losses_are_zero_at_target():
     assert float(total_variation(flat)) == 0.0
     ramp = torch.arange(5.0).view(1, 1, 1, 5).expand(1, 3, 5, 5)
     assert float(total_variation(ramp)) == pytest.approx(1.0)  # dx = 1 everywhere, dy = 0
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fused_gram_style_loss_equals_the_composition_with_its_gradient(channels_last):
+    g = torch.Generator().manual_seed(0)
+    features = torch.rand(1, 5, 4, 3, generator=g, dtype=torch.float64)
+    if channels_last:
+        features = features.contiguous(memory_format=torch.channels_last)
+    features.requires_grad_(True)
+    target = gram_matrix(torch.rand(1, 5, 6, 2, generator=g, dtype=torch.float64))
+    assert torch.autograd.gradcheck(lambda f: gram_style_loss(f, target), (features,))
+    fused = gram_style_loss(features, target)
+    (grad_fused,) = torch.autograd.grad(fused, features)
+    plain = style_layer_loss(gram_matrix(features), target)
+    (grad_plain,) = torch.autograd.grad(plain, features)
+    torch.testing.assert_close(fused, plain)
+    torch.testing.assert_close(grad_fused, grad_plain)
+    # the gradient keeps the activation's memory format (no conversion in the backbone's backward)
+    assert grad_fused.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+def test_fused_gram_style_loss_in_bfloat16_is_accumulated_in_float32():
+    g = torch.Generator().manual_seed(1)
+    features = torch.rand(1, 8, 16, 16, generator=g)
+    target = gram_matrix(torch.rand(1, 8, 16, 16, generator=g))
+    low = features.bfloat16().requires_grad_(True)
+    loss = gram_style_loss(low, target)
+    (grad,) = torch.autograd.grad(loss, low)
+    assert loss.dtype == torch.float32 and grad.dtype == torch.bfloat16
+    exact = style_layer_loss(gram_matrix(low.detach().float()), target)
+    torch.testing.assert_close(loss, exact, rtol=1e-5, atol=0)
 
 
 def test_blended_grams_normalises_weights():
@@ -141,6 +173,41 @@ def test_loss_falls(pipe, optimizer):
     assert history[-1] < 0.5 * history[0]
     assert set(out["style_loss_per_layer"]) == {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"}
     assert max(out["image"].size) == 48 and out["image"].size[0] > out["image"].size[1]  # content's aspect
+
+
+def test_bfloat16_working_precision_tracks_float32(pipe):
+    kwargs = dict(style=_image(2, stripes=True), steps=15, size=48, seed=0, progress=False)
+    seen = []
+    low = pipe(
+        _image(1), precision="bfloat16", callback_on_evaluation=lambda i, x, loss: seen.append(i), **kwargs
+    )
+    full = pipe(_image(1), precision="float32", **kwargs)
+    assert seen == list(range(15))
+    assert low["loss_history"][-1] < 0.5 * low["loss_history"][0]
+    # the same optimisation: the final float32 losses agree to a few per cent
+    assert low["style_loss"] == pytest.approx(full["style_loss"], rel=0.1)
+    assert pipe.working_dtype("float32") == torch.float32 and pipe.working_dtype("bfloat16") == torch.bfloat16
+    assert pipe.working_dtype("auto") in (torch.float32, torch.bfloat16)
+
+
+def test_pyramid_parametrisation(pipe):
+    img = torch.rand(1, 3, 20, 30)
+    params = StyleTransferPipeline.pyramid_parameters(img.clone(), 3)
+    assert [tuple(t.shape[-2:]) for t in params] == [(20, 30), (10, 15), (5, 7), (2, 3)]
+    torch.testing.assert_close(
+        StyleTransferPipeline.compose_pyramid(params), img
+    )  # coarse levels start at zero
+    # a constant on level k adds 2^-k everywhere (bilinear upsampling of a constant is that constant)
+    with torch.no_grad():
+        params[2].fill_(1.0)
+    torch.testing.assert_close(StyleTransferPipeline.compose_pyramid(params), img + 0.25)
+    kwargs = dict(
+        style=_image(2, stripes=True), steps=15, size=48, seed=0, progress=False, precision="float32"
+    )
+    plain = pipe(_image(1), pyramid_levels=0, **kwargs)["loss_history"]
+    pyramid = pipe(_image(1), pyramid_levels=3, **kwargs)["loss_history"]
+    assert plain[0] == pytest.approx(pyramid[0])  # same starting image, same loss
+    assert pyramid != plain and pyramid[-1] < 0.5 * pyramid[0]
 
 
 def test_style_loss_falls_from_noise_on_random_multiscale():
