@@ -11,11 +11,16 @@ Three measurements, each with its baseline measured in the same run (ratios, nev
    :func:`~hfmech.perception.render.render_naive`, a plain-Python loop over pixels and strokes computing the same
    maths, on the same 20-stroke drawing. The naive loop runs on a small canvas (``--naive-size``) and both are
    normalised per pixel (µs per pixel); the vectorised one at 224 px (forward, and forward+backward).
-2. **Time to agreement.** ``perception-engine`` with Adam, 20 strokes at 224 px, until the training members' mean
-   probability of the target on the clean render reaches 0.95 (checked every 5 steps), or ``--max-steps``.
-3. **ES vs gradient.** Renders used by White's ES (population ``--population``, σ, α as given) and by Adam to reach
-   the training ensemble's reward ``--es-threshold`` on the same target and seed, each capped at ``--es-budget``
-   renders.
+2. **Time to agreement.** ``perception-engine`` with its defaults (Adam), 20 strokes at 224 px, for each of
+   ``--targets``, until the *training-ensemble probability* reaches 0.95, or ``--max-steps``. Defined as the
+   **minimum over the training members** (EfficientNet-Lite0 and -Lite2) of p(target) on the clean render (no
+   view transform, no ink misregistration), each member at its own input size — what the pipeline stops on. Per
+   class: seconds (optimisation only; the pipeline's ``seconds``), steps, renders; and the median over classes
+   (a class that does not reach 0.95 counts as +inf).
+3. **ES vs gradient.** Renders used by White's ES (population 100, σ 0.01, α 0.0005 by default) and by Adam to
+   reach White's reward ``--es-threshold`` (mean over the step's random views of the product of the training
+   members' probabilities) on ``--es-target``, same seed, each capped at ``--es-budget`` renders; where one does not
+   reach it, how far it got (first / best / last reward) and the renders it spent.
 
 The JSON records the machine (cores, load average): on a shared machine wall-clock times are noisy; the per-pixel
 rasteriser ratio is the stable number.

@@ -6,14 +6,21 @@ that the drawing shows the target class; classifiers never used in the loop (*he
 abstraction. One call:
 
 1. resolve the target (a class name — any WordNet lemma, with close-name suggestions — or an index);
-2. draw random marks (:class:`~hfmech.perception.drawing.DrawingSpec`: ``strokes``, ``blobs``, ``palette``);
+2. draw ``init_candidates`` random drawings (:class:`~hfmech.perception.drawing.DrawingSpec`: ``strokes``,
+   ``blobs``, ``palette``), score their clean renders with the training members (no gradients) and keep the best
+   (highest mean log p of the target; for ``objective="product"``, highest least-convinced member);
 3. each step: shift every ink by a random misregistration, render at ``size`` px
    (:func:`~hfmech.perception.render.render`), take ``views`` random physical views
-   (:class:`~hfmech.perception.transforms.RobustnessTransforms`), score them with every *training* member
-   (``log_probs (M, views, 1000)``) and ascend the objective (:mod:`~hfmech.perception.objectives`) with Adam, or
-   search with White's ES (``optimizer="es"``, black box: no gradients);
-4. stop after ``steps`` or when the training members' mean probability of the target on the clean render reaches
-   ``stop_probability``;
+   (:class:`~hfmech.perception.transforms.RobustnessTransforms`) plus, with ``clean_view`` (default), the clean
+   render itself, score them with every *training* member in one batch per member (``log_probs (M, 1 + views,
+   1000)``) and ascend the objective (:mod:`~hfmech.perception.objectives`) with Adam (learning rate with a cosine
+   decay over ``decay_steps``; ink logits at ``ink_learning_rate``: an ink change is a jump, not a nudge), or search
+   with White's ES (``optimizer="es"``, black box: no gradients; the population is batched through the members,
+   all candidates of an iteration seeing the same views);
+4. stop after ``steps`` or when the *training-ensemble probability* — the **minimum** over the training members of
+   p(target) on the clean render, each member at its own input size — reaches ``stop_probability`` (with
+   ``clean_view`` it comes free with every step's forward pass; otherwise it is computed every ``check_every``
+   steps);
 5. render the final drawing (exact palette colours), export it as SVG, and score it with every member — training and
    held-out — on the clean render.
 
@@ -60,9 +67,8 @@ class PerceptionEngineSettings:
 
     steps: int = 300
     learning_rate: float = 0.05
-    decay_steps: int | None = (
-        None  # the learning rate's cosine decay (to 10 %) spans this many steps; None = steps
-    )
+    # cosine decay of the learning rate to 10 % over this many steps (None: over ``steps``)
+    decay_steps: int | None = 100
     ink_learning_rate: float | None = 0.01  # Adam step of the ink logits; None = learning_rate
     init_candidates: int = 16  # random drawings scored on the clean render; the best one is optimised
     views: int = 2
