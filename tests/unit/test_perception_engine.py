@@ -146,7 +146,8 @@ def test_es_optimizer_counts_renders(engine):
 
 def test_stop_probability_ends_early(engine):
     out = engine("hammerhead", seed=0, steps=20, stop_probability=1e-6, clean_view=False, progress=False)
-    assert out["stopped"] == "threshold" and out["steps"] == 5  # without the clean view: checked every 5 steps
+    # without the clean view the clean render is checked every 5 steps
+    assert out["stopped"] == "threshold" and out["steps"] == 5
 
 
 def test_init_candidates_start_from_the_best_random_drawing(engine, ensemble):
