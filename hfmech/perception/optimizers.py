@@ -15,6 +15,7 @@ Both return an :class:`OptimizationResult` with the parameters, the history and 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,26 +48,51 @@ def optimize_adam(
     stop: Callable[[dict], bool] | None = None,
     callback: Callable[[int, dict], None] | None = None,
     final_lr_fraction: float = 0.1,
+    lr_scale: torch.Tensor | None = None,
+    decay_steps: int | None = None,
 ) -> OptimizationResult:
     """Maximise ``evaluate(params (1, D), step)["objective"]`` (a differentiable scalar) with Adam.
 
     ``evaluate`` returns a dict with ``objective`` (tensor), ``renders`` (int) and any floats to record;
-    ``stop(record)`` ends early (e.g. the ensemble's probability reached a threshold). The learning rate decays
-    linearly to ``final_lr_fraction`` of its start over ``steps``. When ``evaluate`` reports a clean-render
+    ``stop(record)`` ends early (e.g. the ensemble's probability reached a threshold). The learning rate follows
+    a half cosine from ``learning_rate`` down to ``final_lr_fraction`` of it over ``decay_steps`` (default:
+    ``steps``), then stays there: ``lr_t = lr · (f + (1 − f) · ½ (1 + cos(π · min(t / decay_steps, 1))))``. When ``evaluate`` reports a clean-render
     ``probability`` (every few steps), the parameters with the highest one are returned, not the last: with hard ink
     selection and random views the objective is noisy, and a late step can undo a good drawing.
+
+    ``lr_scale (D,)``: per-parameter multipliers of the learning rate (e.g. slower ink logits, whose arg-max flips
+    are discontinuous jumps). Adam is invariant to the gradient's scale, so this is done by optimising
+    ``u = θ / lr_scale`` and evaluating at ``θ = u · lr_scale``: each coordinate's step is ``lr · lr_scale``.
     """
     if not isinstance(steps, int) or steps < 0:
         raise OptimizerError(f"steps must be a non-negative integer, got {steps!r}")
-    params = flat.detach().clone().reshape(1, -1).requires_grad_(True)
-    opt = torch.optim.Adam([params], lr=learning_rate)
+    scale = None
+    if lr_scale is not None:
+        scale = lr_scale.detach().reshape(1, -1).to(flat.dtype)
+        if scale.shape[1] != flat.numel() or not bool((scale > 0).all()):
+            raise OptimizerError(
+                f"lr_scale must hold {flat.numel()} positive values, got shape {tuple(lr_scale.shape)}"
+            )
+    u = flat.detach().clone().reshape(1, -1)
+    u = (u / scale if scale is not None else u).requires_grad_(True)
+    opt = torch.optim.Adam([u], lr=learning_rate)
+
+    def theta() -> torch.Tensor:
+        return u * scale if scale is not None else u
+
+    params = theta()
     result = OptimizationResult(flat=params.detach()[0])
     best_flat, best_probability = None, -1.0
     start = time.perf_counter()
+    if decay_steps is not None and (not isinstance(decay_steps, int) or decay_steps < 1):
+        raise OptimizerError(f"decay_steps must be a positive integer, got {decay_steps!r}")
+    horizon = max((decay_steps or steps) - 1, 1)
     for step in range(steps):
+        cosine = 0.5 * (1.0 + math.cos(math.pi * min(step / horizon, 1.0)))
         for group in opt.param_groups:
-            group["lr"] = learning_rate * (1.0 - (1.0 - final_lr_fraction) * step / max(steps - 1, 1))
+            group["lr"] = learning_rate * (final_lr_fraction + (1.0 - final_lr_fraction) * cosine)
         opt.zero_grad(set_to_none=True)
+        params = theta()
         before = params.detach()[0].clone()
         out = evaluate(params, step)
         if "probability" in out and float(out["probability"]) > best_probability:
@@ -89,7 +115,7 @@ def optimize_adam(
         if stop is not None and stop(record):
             result.stopped = "threshold"
             break
-    result.flat = params.detach()[0]
+    result.flat = theta().detach()[0]
     if best_flat is not None:  # at a threshold stop, these are the parameters that reached it
         result.flat = best_flat
     result.seconds = time.perf_counter() - start

@@ -6,14 +6,21 @@ that the drawing shows the target class; classifiers never used in the loop (*he
 abstraction. One call:
 
 1. resolve the target (a class name — any WordNet lemma, with close-name suggestions — or an index);
-2. draw random marks (:class:`~hfmech.perception.drawing.DrawingSpec`: ``strokes``, ``blobs``, ``palette``);
+2. draw ``init_candidates`` random drawings (:class:`~hfmech.perception.drawing.DrawingSpec`: ``strokes``,
+   ``blobs``, ``palette``), score their clean renders with the training members (no gradients) and keep the best
+   (highest mean log p of the target; for ``objective="product"``, highest least-convinced member);
 3. each step: shift every ink by a random misregistration, render at ``size`` px
    (:func:`~hfmech.perception.render.render`), take ``views`` random physical views
-   (:class:`~hfmech.perception.transforms.RobustnessTransforms`), score them with every *training* member
-   (``log_probs (M, views, 1000)``) and ascend the objective (:mod:`~hfmech.perception.objectives`) with Adam, or
-   search with White's ES (``optimizer="es"``, black box: no gradients);
-4. stop after ``steps`` or when the training members' mean probability of the target on the clean render reaches
-   ``stop_probability``;
+   (:class:`~hfmech.perception.transforms.RobustnessTransforms`) plus, with ``clean_view`` (default), the clean
+   render itself, score them with every *training* member in one batch per member (``log_probs (M, 1 + views,
+   1000)``) and ascend the objective (:mod:`~hfmech.perception.objectives`) with Adam (learning rate with a cosine
+   decay over ``decay_steps``; ink logits at ``ink_learning_rate``: an ink change is a jump, not a nudge), or search
+   with White's ES (``optimizer="es"``, black box: no gradients; the population is batched through the members,
+   all candidates of an iteration seeing the same views);
+4. stop after ``steps`` or when the *training-ensemble probability* — the **minimum** over the training members of
+   p(target) on the clean render, each member at its own input size — reaches ``stop_probability`` (with
+   ``clean_view`` it comes free with every step's forward pass; otherwise it is computed every ``check_every``
+   steps);
 5. render the final drawing (exact palette colours), export it as SVG, and score it with every member — training and
    held-out — on the clean render.
 
@@ -47,6 +54,7 @@ from .transforms import RobustnessTransforms
 
 MAX_SIZE = 1024
 MIN_SIZE = 32
+CHUNK = 16  # drawings per batch when many are scored at once (initial candidates, ES population)
 
 
 class PerceptionParameterError(ValueError):
@@ -59,7 +67,12 @@ class PerceptionEngineSettings:
 
     steps: int = 300
     learning_rate: float = 0.05
+    # cosine decay of the learning rate to 10 % over this many steps (None: over ``steps``)
+    decay_steps: int | None = 100
+    ink_learning_rate: float | None = 0.01  # Adam step of the ink logits; None = learning_rate
+    init_candidates: int = 16  # random drawings scored on the clean render; the best one is optimised
     views: int = 2
+    clean_view: bool = True  # add the un-augmented render to every step's views (and check it every step)
     size: int = 224
     resolution: int | None = None  # members' input side while optimising; None = each member's own image_size
     objective: str = "mean-log-prob"
@@ -106,6 +119,19 @@ class PerceptionEngineSettings:
             isinstance(self.learning_rate, int | float) and 0 < self.learning_rate <= 10,
             f"learning_rate must be in (0, 10], got {self.learning_rate!r}",
         )
+        check(
+            self.decay_steps is None or (is_int(self.decay_steps) and 1 <= self.decay_steps <= 10000),
+            f"decay_steps must be None or in 1..10000, got {self.decay_steps!r}",
+        )
+        check(
+            self.ink_learning_rate is None
+            or (isinstance(self.ink_learning_rate, int | float) and 0 < self.ink_learning_rate <= 10),
+            f"ink_learning_rate must be None or in (0, 10], got {self.ink_learning_rate!r}",
+        )
+        check(
+            is_int(self.init_candidates) and 1 <= self.init_candidates <= 1024,
+            f"init_candidates must be in 1..1024, got {self.init_candidates!r}",
+        )
         check(is_int(self.views) and 1 <= self.views <= 64, f"views must be in 1..64, got {self.views!r}")
         check(
             is_int(self.size) and MIN_SIZE <= self.size <= MAX_SIZE,
@@ -128,6 +154,7 @@ class PerceptionEngineSettings:
             or (isinstance(self.stop_probability, int | float) and 0 < self.stop_probability <= 1),
             f"stop_probability must be None or in (0, 1], got {self.stop_probability!r}",
         )
+        check(isinstance(self.clean_view, bool), f"clean_view must be True or False, got {self.clean_view!r}")
         check(is_int(self.check_every) and self.check_every >= 1, "check_every must be a positive integer")
         check(
             is_int(self.population) and 2 <= self.population <= 1000 and self.population % 2 == 0,
@@ -178,7 +205,11 @@ class PerceptionEnginePipeline(Pipeline):
         objective=None,
         steps=None,
         learning_rate=None,
+        ink_learning_rate=None,
+        decay_steps=None,
+        init_candidates=None,
         views=None,
+        clean_view=None,
         size=None,
         resolution=None,
         stop_probability=None,
@@ -211,7 +242,11 @@ class PerceptionEnginePipeline(Pipeline):
             objective=objective,
             steps=steps,
             learning_rate=learning_rate,
+            ink_learning_rate=ink_learning_rate,
+            decay_steps=decay_steps,
+            init_candidates=init_candidates,
             views=views,
+            clean_view=clean_view,
             size=size,
             resolution=resolution,
             stop_probability=stop_probability,
@@ -255,37 +290,63 @@ class PerceptionEnginePipeline(Pipeline):
             geometry = spec.constrain(raw).shifted_by_ink(transforms.ink_offsets(num_inks, generator))
             return transforms.views(render(geometry, s.size), views, generator)
 
-        def clean_probability(flat) -> float:
-            # the stopping criterion: training members on the clean render at their own sizes, as the final scores
+        def clean_log_probs(flat: torch.Tensor) -> torch.Tensor:
+            """``flat (B, D)`` → the training members' ``(M, B)`` log p(target) on the clean renders, each member at
+            its own input size (as the final scores); no gradients."""
             with torch.no_grad():
-                image = render(spec.constrain(spec.unflatten(flat.reshape(1, -1))), s.size)
-                lp = self.model(image, indices=training, members=members).log_probs
-                return float(lp[:, 0, target].exp().mean())
+                out = []
+                for chunk in flat.split(CHUNK):
+                    image = render(spec.constrain(spec.unflatten(chunk)), s.size)
+                    out.append(self.model(image, indices=training, members=members).log_probs[..., target])
+                return torch.cat(out, dim=1)
+
+        def clean_probability(flat) -> float:
+            # the stopping criterion: the *least* convinced training member on the clean render (all must agree)
+            return float(clean_log_probs(flat.detach().reshape(1, -1)).exp().min())
 
         def evaluate(params, step):
-            lp = log_probs_of(views_of(spec.unflatten(params), s.views), training)
+            raw = spec.unflatten(params)
+            images = views_of(raw, s.views)
+            if s.clean_view:
+                # the clean render is one more view: the members see it at their own sizes, so its log-probs *are*
+                # the stopping criterion, checked every step at no extra forward pass
+                images = torch.cat([render(spec.constrain(raw), s.size), images])
+            lp = log_probs_of(images, training)  # (M, [1 +] views, 1000)
             out = {
                 "objective": ensemble_objective(lp, target, s.objective),
-                "reward": reward(lp.detach(), target),
+                "reward": reward(lp.detach()[:, 1:] if s.clean_view else lp.detach(), target),
             }
-            if s.stop_probability is not None and (step + 1) % s.check_every == 0:
-                out["probability"] = clean_probability(params.detach())
+            if s.clean_view and s.resolution is None:
+                out["probability"] = float(lp.detach()[:, 0, target].exp().min())
+            elif s.stop_probability is not None and (step + 1) % s.check_every == 0:
+                out["probability"] = clean_probability(params)
             return out
 
         def stop(record):
             return s.stop_probability is not None and record.get("probability", 0.0) >= s.stop_probability
 
         def fitness(candidates, iteration):
-            # common random views for the whole population of one iteration: candidates differ only in parameters
-            state = generator.get_state()
+            # common random views for the whole population of one iteration (one ink misregistration, one set of
+            # view transforms): candidates differ only in their parameters. Batched through the members in chunks.
+            offsets = transforms.ink_offsets(num_inks, generator)
+            sample = transforms.sample(s.views, generator)
             rewards = []
-            for flat in candidates:
-                generator.set_state(state)
-                lp = log_probs_of(views_of(spec.unflatten(flat[None]), s.views), training)
-                rewards.append(reward(lp, target))
-            return torch.stack(rewards)
+            for chunk in candidates.split(CHUNK):
+                geometry = spec.constrain(spec.unflatten(chunk)).shifted_by_ink(
+                    offsets.expand(len(chunk), -1, -1)
+                )
+                lp = log_probs_of(transforms.apply(render(geometry, s.size), sample), training)
+                lp = lp.reshape(lp.shape[0], len(chunk), s.views, -1)  # (M, chunk, views, C)
+                rewards.append(torch.stack([reward(lp[:, i], target) for i in range(len(chunk))]))
+            return torch.cat(rewards)
 
-        flat = spec.flatten(spec.random_raw(generator))[0]
+        start = spec.flatten(spec.random_raw(generator, batch=s.init_candidates))
+        if s.init_candidates > 1:
+            # the best of several random drawings starts: scored by the objective's clean-render counterpart
+            scores = clean_log_probs(start)
+            best = int((scores.min(0).values if s.objective == "product" else scores.mean(0)).argmax())
+            start = start[best : best + 1]
+        flat = start[0]
         total = s.steps
         bar = tqdm(total=total, desc=f"perception engine ({s.optimizer})", disable=progress is False)
 
@@ -295,7 +356,25 @@ class PerceptionEnginePipeline(Pipeline):
                 callback(step, record)
 
         if s.optimizer == "adam":
-            result = optimize_adam(flat, evaluate, s.steps, s.learning_rate, stop=stop, callback=on_step)
+            lr_scale = None
+            if s.ink_learning_rate is not None and s.ink_learning_rate != s.learning_rate:
+                ratio = s.ink_learning_rate / s.learning_rate
+                lr_scale = spec.flatten(
+                    {
+                        k: torch.full_like(v, ratio if k.endswith("_ink") else 1.0)
+                        for k, v in spec.unflatten(flat[None]).items()
+                    }
+                )[0]
+            result = optimize_adam(
+                flat,
+                evaluate,
+                s.steps,
+                s.learning_rate,
+                stop=stop,
+                callback=on_step,
+                lr_scale=lr_scale,
+                decay_steps=s.decay_steps,
+            )
         elif s.optimizer == "es":
             result = optimize_es(
                 flat,

@@ -12,7 +12,8 @@ optimiser sees a batch of random such views at every step, so it can only win wi
 - **ink misalignment**: a random offset per *ink* (``misalignment``, fraction of the side), applied to the geometry
   before rendering (:meth:`hfmech.perception.drawing.Geometry.shifted_by_ink`): every mark of an ink moves together.
 
-``views(images (1, 3, H, W), n, generator) -> (n, 3, H, W)``; all differentiable w.r.t. the image.
+``views(image (1, 3, H, W), n, generator) -> (n, 3, H, W)``; ``apply(images (B, 3, H, W), sample(n)) ->
+(B · n, 3, H, W)`` gives several drawings the same ``n`` views. All differentiable w.r.t. the images.
 """
 
 from __future__ import annotations
@@ -96,27 +97,48 @@ class RobustnessTransforms:
         h[:, 2, 0], h[:, 2, 1], h[:, 2, 2] = px, py, 1.0
         return h
 
-    def views(self, image: torch.Tensor, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` random views of ``image (1|n, 3, H, W)`` → ``(n, 3, H, W)``."""
-        _, c, height, width = image.shape
-        image = image.expand(n, c, height, width)
-        ys = torch.linspace(-1 + 1 / height, 1 - 1 / height, height, dtype=image.dtype)
-        xs = torch.linspace(-1 + 1 / width, 1 - 1 / width, width, dtype=image.dtype)
+    def sample(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Random parameters of ``n`` views: ``homographies (n, 3, 3)``, ``blur (n,)`` (σ, px), ``contrast
+        (n, 1, 1, 1)``, ``brightness (n, 1, 1, 1)``, ``color (n, 3, 1, 1)`` — drawn in a fixed order."""
+        out = {"homographies": self.homographies(n, generator)}
+        if self.blur > 0:
+            out["blur"] = torch.rand(n, generator=generator) * self.blur
+        if self.contrast or self.brightness or self.color:
+            out["contrast"] = 1.0 + (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * self.contrast
+            out["brightness"] = (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * self.brightness
+            out["color"] = (torch.rand(n, 3, 1, 1, generator=generator) * 2 - 1) * self.color
+        return out
+
+    def apply(self, images: torch.Tensor, sample: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Apply the ``n`` views of ``sample`` to every image of ``images (B, 3, H, W)`` → ``(B · n, 3, H, W)``
+        (image-major: rows ``b · n … b · n + n − 1`` are image ``b``'s views). The same ``n`` views for every image:
+        common random numbers when several drawings are compared (ES)."""
+        b, c, height, width = images.shape
+        n = sample["homographies"].shape[0]
+
+        def per_row(t):  # (n, …) → (B · n, …)
+            return t.to(images.dtype).repeat(b, *([1] * (t.dim() - 1)))
+
+        images = images[:, None].expand(b, n, c, height, width).reshape(b * n, c, height, width)
+        ys = torch.linspace(-1 + 1 / height, 1 - 1 / height, height, dtype=images.dtype)
+        xs = torch.linspace(-1 + 1 / width, 1 - 1 / width, width, dtype=images.dtype)
         gy, gx = torch.meshgrid(ys, xs, indexing="ij")
         base = torch.stack([gx, gy, torch.ones_like(gx)], dim=-1).reshape(1, -1, 3)  # (1, HW, 3)
-        mapped = base @ self.homographies(n, generator).to(image.dtype).transpose(1, 2)  # (n, HW, 3)
-        grid = (mapped[..., :2] / mapped[..., 2:].clamp(min=1e-3)).reshape(n, height, width, 2)
-        out = F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        if self.blur > 0:
-            out = gaussian_blur(out, torch.rand(n, generator=generator) * self.blur)
-        if self.contrast or self.brightness or self.color:
-            contrast = 1.0 + (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * self.contrast
-            shift = (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * self.brightness
-            cast = (torch.rand(n, 3, 1, 1, generator=generator) * 2 - 1) * self.color
-            out = (
-                (out - 0.5) * contrast.to(out.dtype) + 0.5 + shift.to(out.dtype) + cast.to(out.dtype)
-            ).clamp(0, 1)
+        mapped = base @ per_row(sample["homographies"]).transpose(1, 2)  # (B·n, HW, 3)
+        grid = (mapped[..., :2] / mapped[..., 2:].clamp(min=1e-3)).reshape(b * n, height, width, 2)
+        out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        if "blur" in sample:
+            out = gaussian_blur(out, per_row(sample["blur"]))
+        if "contrast" in sample:
+            contrast, shift, cast = (per_row(sample[k]) for k in ("contrast", "brightness", "color"))
+            out = ((out - 0.5) * contrast + 0.5 + shift + cast).clamp(0, 1)
         return out
+
+    def views(self, image: torch.Tensor, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` random views of one image ``(1, 3, H, W)`` → ``(n, 3, H, W)``."""
+        if image.shape[0] != 1:
+            raise TransformParameterError(f"views takes one image (1, 3, H, W), got {tuple(image.shape)}")
+        return self.apply(image, self.sample(n, generator))
 
 
 def gaussian_blur(images: torch.Tensor, sigmas: torch.Tensor, radius: int = 3) -> torch.Tensor:

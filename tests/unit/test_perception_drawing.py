@@ -20,6 +20,7 @@ from hfmech.perception import (
     TransformParameterError,
     UnknownClassError,
     ensemble_objective,
+    optimize_adam,
     optimize_es,
     render,
     resolve_class,
@@ -173,6 +174,22 @@ def test_transforms_batched_and_identity_when_off():
     assert torch.allclose(same, image.expand(2, -1, -1, -1), atol=1e-5)
 
 
+def test_shared_views_are_the_same_transforms_for_every_image():
+    """``apply(images (B, …), sample(n))``: drawing b's views are rows b·n … b·n+n−1, and every drawing gets the same n
+    transforms (common random numbers for ES) — each block equals ``views`` of that image alone."""
+    t = RobustnessTransforms()
+    images = torch.cat([render(_drawing(seed).geometry(), 40) for seed in range(3)])
+    sample = t.sample(4, torch.Generator().manual_seed(5))
+    batched = t.apply(images, sample)
+    assert batched.shape == (12, 3, 40, 40)
+    for b in range(3):
+        alone = t.views(images[b : b + 1], 4, torch.Generator().manual_seed(5))
+        assert torch.allclose(batched[4 * b : 4 * b + 4], alone, atol=1e-6)
+    assert (batched[0] - batched[1]).abs().mean() > 1e-3
+    with pytest.raises(TransformParameterError):
+        t.views(images, 2)
+
+
 def test_ink_misalignment_moves_each_ink_together():
     d = _drawing(num_blobs=0, palette=["#000000", "#ff0000"])
     g = d.geometry()
@@ -223,6 +240,21 @@ def test_es_improves_reward_on_a_toy_objective():
     assert result.renders == result.steps * 21
     with pytest.raises(OptimizerError):
         optimize_es(torch.zeros(3), fitness, 1, population=3)
+
+
+def test_adam_lr_scale_sets_each_coordinate_step():
+    """Adam's first step is ``lr`` per coordinate (bias-corrected m/√v = sign of the gradient); with ``lr_scale`` it
+    is ``lr · lr_scale`` — the slower ink logits of the pipeline."""
+
+    def evaluate(params, _):
+        return {"objective": -((params - 5.0) ** 2).sum()}
+
+    result = optimize_adam(torch.zeros(3), evaluate, 1, 0.1, lr_scale=torch.tensor([1.0, 0.2, 0.01]))
+    assert torch.allclose(result.flat, torch.tensor([0.1, 0.02, 0.001]), rtol=1e-4)
+    plain = optimize_adam(torch.zeros(3), evaluate, 1, 0.1)
+    assert torch.allclose(plain.flat, torch.full((3,), 0.1), rtol=1e-4)
+    with pytest.raises(OptimizerError):
+        optimize_adam(torch.zeros(3), evaluate, 1, 0.1, lr_scale=torch.tensor([1.0, 0.0, 1.0]))
 
 
 # ------------------------------------------------------------------------------------------------ bad input

@@ -145,8 +145,38 @@ def test_es_optimizer_counts_renders(engine):
 
 
 def test_stop_probability_ends_early(engine):
-    out = engine("hammerhead", seed=0, steps=20, stop_probability=1e-6, progress=False)
-    assert out["stopped"] == "threshold" and out["steps"] == 5  # checked every 5 steps
+    out = engine("hammerhead", seed=0, steps=20, stop_probability=1e-6, clean_view=False, progress=False)
+    # without the clean view the clean render is checked every 5 steps
+    assert out["stopped"] == "threshold" and out["steps"] == 5
+
+
+def test_init_candidates_start_from_the_best_random_drawing(engine, ensemble):
+    """``init_candidates=8, steps=0``: the returned drawing is the candidate with the highest mean training log p of
+    the target on the clean render, among the 8 the seed draws (recomputed here independently)."""
+    from hfmech.perception import DrawingSpec, render
+
+    spec = DrawingSpec(num_strokes=5, palette=["#1b1b1b", "#c8102e", "#1f4e9c"])
+    out = engine("hammerhead", seed=3, steps=0, init_candidates=8, strokes=5, palette=3, progress=False)
+    raw = spec.random_raw(torch.Generator().manual_seed(3), batch=8)
+    with torch.no_grad():
+        images = render(spec.constrain(raw), 48)
+        lp = ensemble(images, indices=[0, 1]).log_probs[..., 4].mean(0)  # (8,): 4 = hammerhead
+    best = int(lp.argmax())
+    expected = spec.constrain({k: v[best : best + 1] for k, v in raw.items()}).to_dict()
+    assert out["drawing"] == expected
+    assert best != 0 or lp[0] > lp[1:].max()  # (a real choice among the candidates)
+
+
+def test_clean_view_checks_the_clean_render_every_step(engine):
+    out = engine("hammerhead", seed=0, steps=4, clean_view=True, progress=False)
+    assert all("probability" in h for h in out["history"]) and out["renders"] == 4
+    # the recorded probability is the least convinced training member on the clean render of that step's drawing
+    first = engine("hammerhead", seed=0, steps=0, progress=False)
+    assert out["history"][0]["probability"] == pytest.approx(
+        min(first["scores"]["training"].values()), rel=1e-4
+    )
+    stopped = engine("hammerhead", seed=0, steps=20, clean_view=True, stop_probability=1e-6, progress=False)
+    assert stopped["stopped"] == "threshold" and stopped["steps"] == 1
 
 
 @pytest.mark.parametrize(
@@ -166,6 +196,9 @@ def test_stop_probability_ends_early(engine):
         ({"objective": "max"}, PerceptionParameterError),
         ({"views": 0}, PerceptionParameterError),
         ({"population": 3, "optimizer": "es"}, PerceptionParameterError),
+        ({"init_candidates": 0}, PerceptionParameterError),
+        ({"ink_learning_rate": -1.0}, PerceptionParameterError),
+        ({"clean_view": "yes"}, PerceptionParameterError),
     ],
 )
 def test_bad_parameters_raise_typed_user_errors(engine, kwargs, error):
