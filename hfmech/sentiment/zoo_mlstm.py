@@ -80,6 +80,7 @@ def build_mlstm_imdb(out_dir: Path) -> dict:
         "heldout_bytes": _fmt(tr.get("heldout_bytes"), ",") if tr.get("heldout_bytes") else "not recorded",
         "heldout_bpb": _fmt(tr.get("heldout_bits_per_byte")),
         "stopped_early": _fmt(tr.get("stopped_early")),
+        "passes": _fmt(tr.get("passes_over_data")),
         "seed": _fmt(tr.get("seed")),
         "sentiment_unit": _fmt(cfg.sentiment_unit),
         "polarity": f"{cfg.polarity:+d}",
