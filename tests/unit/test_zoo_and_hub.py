@@ -90,6 +90,27 @@ def test_failed_build_leaves_previous_build_intact(tiny_zoo, monkeypatch):
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
 
 
+def test_changed_source_fingerprint_rebuilds(tiny_zoo, tmp_path, monkeypatch):
+    """An entry built from weights shipped in the package is rebuilt when those weights change (a new release)."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "model.safetensors").write_bytes(b"weights v1")
+    entry = zoo._ZOO["tiny-dream"]
+    monkeypatch.setitem(
+        zoo._ZOO,
+        "tiny-dream",
+        entry.__class__(**{**entry.__dict__, "source": lambda: zoo.files_fingerprint(shipped)}),
+    )
+    path = zoo.build("tiny-dream")
+    recorded = json.loads((path / zoo.BUILD_RECORD).read_text())["source"]
+    assert recorded == zoo.files_fingerprint(shipped) and len(tiny_zoo) == 1
+    assert zoo.build("tiny-dream") == path and len(tiny_zoo) == 1  # same weights: cached
+    (shipped / "model.safetensors").write_bytes(b"weights v2")
+    assert not zoo.is_built("tiny-dream")
+    zoo.build("tiny-dream")
+    assert len(tiny_zoo) == 2 and zoo.is_built("tiny-dream")
+
+
 def test_resolve_and_unknown_names(tiny_zoo, tmp_path):
     assert zoo.resolve("tiny-dream") == str(zoo.build("tiny-dream"))
     assert zoo.resolve("some-org/some-model") == "some-org/some-model"
