@@ -224,6 +224,7 @@ def load_optimizer_state(folder: Path, optimizer) -> None:
 def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
     """Run (or resume) training; returns the folder of the final model (``<out>/final``)."""
     from accelerate import Accelerator
+    from accelerate.utils import broadcast_object_list
 
     if s.threads:
         torch.set_num_threads(int(s.threads))
@@ -252,10 +253,7 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
     auto_plan = not s.planned_mb
     if auto_plan and s.deadline_min is None:
         raise ValueError("planned_mb 0 (plan by time) needs a deadline_min")
-    # With planned_mb 0 the step budget is fixed once, after CALIBRATION_STEPS timed steps, to what fits before the
-    # deadline (recorded in run.json/result.json, so a rerun can pass the same budget as --planned-mb).
-    planned_steps = 10**9 if auto_plan else int(s.planned_mb * 1e6 // bytes_per_step)
-    if planned_steps < 1:
+    if not auto_plan and int(s.planned_mb * 1e6 // bytes_per_step) < 1:
         raise ValueError("planned_mb too small for one step")
 
     if resume and (ckpt / "config.json").is_file():
@@ -268,9 +266,16 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
     optimizer = torch.optim.Adam(model.parameters(), lr=s.lr)
     if resume:
         load_optimizer_state(ckpt, optimizer)
-    plan = {"steps": int(trainer_state.get("planned_steps", planned_steps))}
-    planned_steps = plan["steps"]
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: max(0.0, 1.0 - k / plan["steps"]))
+    # The step budget. With planned_mb 0 it is None until CALIBRATION_STEPS timed steps fix it to what fits before
+    # the deadline (then recorded in trainer_state/result.json, so a rerun can pass the same budget as --planned-mb);
+    # the learning rate stays at its initial value until then.
+    plan = {
+        "steps": trainer_state.get("planned_steps")
+        or (None if auto_plan else int(s.planned_mb * 1e6 // bytes_per_step))
+    }
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda k: 1.0 if plan["steps"] is None else max(0.0, 1.0 - k / plan["steps"])
+    )
     model, optimizer = accelerator.prepare(model, optimizer)
     device = accelerator.device
     streams = streams.to(device)
@@ -288,14 +293,14 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
     info = {
         "settings": asdict(s),
         "corpus": corpus,
-        "planned_steps": planned_steps,
+        "planned_steps": plan["steps"],
         "bytes_per_step": bytes_per_step,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     if accelerator.is_main_process:
         _atomic_json(out / "run.json", info)
         log(
-            f"[train] {json.dumps(info['corpus'])}; {planned_steps} steps of {bytes_per_step} bytes; "
+            f"[train] {json.dumps(info['corpus'])}; {plan['steps'] or 'time-planned'} steps of {bytes_per_step} bytes; "
             f"{info['parameters']:,} parameters; starting at step {step}"
         )
     unwrapped = accelerator.unwrap_model(model)
@@ -306,18 +311,19 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
     stopped_early = False
     model.train()
     calib_start = None
-    while step < planned_steps:
-        if auto_plan and planned_steps == 10**9:
+    while plan["steps"] is None or step < plan["steps"]:
+        if plan["steps"] is None:
             if calib_start is None and step >= 3:  # after warm-up (allocator, kernels)
                 calib_start, calib_step = time.time(), step
             elif calib_start is not None and step - calib_step >= CALIBRATION_STEPS:
                 per_step = (time.time() - calib_start) / (step - calib_step)
                 left = s.deadline_min * 60 - (time.time() - t_start)
-                planned_steps = plan["steps"] = step + max(1, int(0.97 * left / per_step))
-                trainer_state["planned_steps"] = planned_steps
+                # every process reaches this step together; all take the main process's plan (no rank stops early)
+                plan["steps"] = broadcast_object_list([step + max(1, int(0.97 * left / per_step))])[0]
+                trainer_state["planned_steps"] = plan["steps"]
                 if accelerator.is_main_process:
                     log(
-                        f"[train] {per_step * 1e3:.1f} ms/step: planned {planned_steps} steps before the deadline"
+                        f"[train] {per_step * 1e3:.1f} ms/step: planned {plan['steps']} steps before the deadline"
                     )
         t0 = (step % steps_per_pass) * s.seq_len  # several passes wrap around the streams
         chunk = streams[:, t0 : t0 + s.seq_len + 1]
@@ -334,7 +340,7 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
         window_bytes += chunk[:, 1:].numel()
         now = time.time()
         if accelerator.is_main_process and (
-            now - last_eval >= s.eval_every_min * 60 or step == planned_steps
+            now - last_eval >= s.eval_every_min * 60 or step == plan["steps"]
         ):
             record = {
                 "step": step,
@@ -361,7 +367,7 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
             last_save = time.time()
         if deadline:
             stopped_early = True
-            log(f"[train] deadline of {s.deadline_min} min reached at step {step}/{planned_steps}")
+            log(f"[train] deadline of {s.deadline_min} min reached at step {step}/{plan['steps']}")
             break
 
     final = out / "final"
@@ -375,7 +381,7 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
             "reviews_heldout": corpus["reviews_heldout"],
             "bytes_seen": step * bytes_per_step,
             "steps": step,
-            "planned_steps": planned_steps,
+            "planned_steps": plan["steps"],
             "passes_over_data": round(step / steps_per_pass, 2),
             "stopped_early": stopped_early,
             "batch_size": s.batch_size * world,
