@@ -251,6 +251,7 @@ class StyleTransferPipeline(Pipeline):
         model = kwargs.get("model", args[0] if args else None)
         self.settings = StyleSettings.from_config(getattr(model, "config", None))
         self._extractors: dict[tuple[tuple[str, ...], torch.dtype], FeatureExtractor] = {}
+        self._cast_backbones: dict[torch.dtype, torch.nn.Module] = {}
         super().__init__(*args, **kwargs)
         self.model.eval()
 
@@ -571,9 +572,11 @@ class StyleTransferPipeline(Pipeline):
 
     def feature_extractor_for(self, layers, dtype: torch.dtype = torch.float32) -> FeatureExtractor:
         """A channels-last extractor stopping at the deepest of ``layers``; for ``dtype`` other than float32 it
-        wraps a copy of the backbone cast to ``dtype`` (made once, cached)."""
+        wraps a copy of the backbone cast to ``dtype`` (one copy per dtype, shared by every layer set)."""
         key = (tuple(dict.fromkeys(layers)), dtype)
         if key not in self._extractors:
-            model = self.model if dtype == torch.float32 else copy.deepcopy(self.model).to(dtype)
+            if dtype != torch.float32 and dtype not in self._cast_backbones:
+                self._cast_backbones[dtype] = copy.deepcopy(self.model).to(dtype)
+            model = self.model if dtype == torch.float32 else self._cast_backbones[dtype]
             self._extractors[key] = FeatureExtractor(model, key[0], channels_last=True).to(self.device, dtype)
         return self._extractors[key]
