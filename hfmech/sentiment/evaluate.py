@@ -360,9 +360,13 @@ def evaluate_mlstm(args) -> dict:
     model_id = hashlib.sha256(
         b"".join(p.read_bytes() for p in sorted(Path(path).glob("*.safetensors")))
     ).hexdigest()[:16]
+    products = str(model.recurrence_dtype()).replace(
+        "torch.", ""
+    )  # config.precision ("auto": bf16 on AMX CPUs)
+    suffix = "" if products == "float32" else f"-{products}"  # cached features are per precision
     cache = FeatureCache(
         lambda texts: model.featurize(texts, state=args.state, batch_size=args.batch_size),
-        Path(args.cache) / f"mlstm-{model_id}-{args.state}" if args.cache else None,
+        Path(args.cache) / f"mlstm-{model_id}-{args.state}{suffix}" if args.cache else None,
     )
     report: dict = {
         "model": str(args.model),
@@ -370,6 +374,7 @@ def evaluate_mlstm(args) -> dict:
         "model_sha": model_id,
         "hidden_size": int(model.config.hidden_size),
         "state": args.state,
+        "recurrent_products": products,
         "paper": PAPER,
         "settings": {k: v for k, v in vars(args).items() if k not in ("func",)},
     }

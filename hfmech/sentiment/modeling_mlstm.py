@@ -48,6 +48,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from hfmech.hub import register_model
+from hfmech.hub.hardware import cpu_has_amx_bf16
 
 from .preprocessing import preprocess, to_text
 
@@ -66,6 +67,10 @@ STATES = ("c", "h")
 WN_EPSILON = 1e-12
 #: Upper bound on the per-chunk input-projection workspace of :meth:`MLSTMForByteLM.featurize` / ``trace`` (bytes).
 WORKSPACE_BYTES = 32 * 2**20
+PRECISIONS = ("auto", "float32", "bfloat16")
+#: ``precision="auto"`` uses bfloat16 products from this hidden size up: the (B, H) × (H, 4H) products must be large
+#: enough for AMX tiles to beat float32 (measured: docs/sentiment.md, "Featurisation speed").
+AUTO_BF16_MIN_HIDDEN = 512
 
 
 class UnknownUnitError(IndexError, ValueError):
@@ -89,6 +94,10 @@ class MLSTMConfig(PretrainedConfig):
         state: which state the features come from, ``"c"`` (cell, encoder.py's features) or ``"h"``.
         clamp_on: where generation clamps the unit: ``"c"``, ``"h"`` or ``"both"``.
         chunk_size: time steps per chunk in featurisation/tracing (memory bound).
+        precision: the recurrent products' precision in featurisation/tracing: ``"float32"`` (the weights' own
+            dtype, exact), ``"bfloat16"`` (mixed: bfloat16 products, float32 state and gates), or ``"auto"``:
+            bfloat16 on a CPU with AMX tiles for ``hidden_size >= 512`` (where it pays), float32 otherwise.
+            Training and generation always use the weights' dtype.
         training: free-form record of how the weights were trained (bits per byte, data, schedule).
     """
 
@@ -105,6 +114,7 @@ class MLSTMConfig(PretrainedConfig):
     state: str = "c"
     clamp_on: str = "c"
     chunk_size: int = 256
+    precision: str = "auto"
     training: dict | None = None
 
     def __post_init__(self, **kwargs):
@@ -116,6 +126,8 @@ class MLSTMConfig(PretrainedConfig):
             setattr(self, key, value)
         if self.state not in STATES:
             raise ValueError(f"state must be 'c' or 'h', got {self.state!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.clamp_on not in ("c", "h", "both"):
             raise ValueError(f"clamp_on must be 'c', 'h' or 'both', got {self.clamp_on!r}")
         if self.polarity not in (1, -1):
@@ -266,6 +278,10 @@ def _scan_inplace(
             **xz is overwritten** (it is the pre-activation workspace ``z``).
         c, h: (B, H) contiguous state, updated in place to the state after step ``T``.
         c_seq, h_seq: optional (T, B, H) buffers that receive every step's ``c`` / ``h``.
+        wh (H, 4H), wmh (H, H): in ``c``'s dtype, or in a lower one (bfloat16) for **mixed precision**: then ``xm``
+            is in that dtype too, the two recurrent products run in it (float32 accumulation inside oneDNN,
+            rounded to it on output), ``h`` is rounded to it before each product, and everything else — ``z``, the
+            gates, ``c``, ``h`` — stays in ``c``'s dtype.
 
     Each step is nine kernels and no allocation: ``hm = h·Wmh`` (mm, out=), ``m = hm ⊙ xm_t`` (mul_),
     ``z_t += m·Wh`` (addmm_ into the projection slice), ``σ`` over the three gates at once, ``tanh`` over ``u``,
@@ -277,7 +293,15 @@ def _scan_inplace(
         return
     hidden = c.shape[-1]
     state_c, state_h = c, h
-    hm = torch.empty_like(c)
+    mixed = (
+        wh.dtype != c.dtype
+    )  # low-precision products, float32 state and gates (see MLSTMForByteLM.featurize)
+    if mixed:
+        h_low = torch.empty_like(c, dtype=wh.dtype)
+        hm = torch.empty_like(h_low)
+        mz = torch.empty(c.shape[0], 4 * hidden, dtype=wh.dtype, device=c.device)
+    else:
+        hm = torch.empty_like(c)
     tanh_c = torch.empty_like(c)
     xms = xm.unbind(0)
     zs = xz.unbind(0)
@@ -289,9 +313,15 @@ def _scan_inplace(
     c_outs = c_seq.unbind(0) if c_seq is not None else None
     h_outs = h_seq.unbind(0) if h_seq is not None else None
     for t in range(steps):
-        torch.mm(h, wmh, out=hm)
-        hm.mul_(xms[t])
-        zs[t].addmm_(hm, wh)
+        if mixed:
+            h_low.copy_(h)
+            torch.mm(h_low, wmh, out=hm)
+            hm.mul_(xms[t])
+            zs[t].add_(torch.mm(hm, wh, out=mz))
+        else:
+            torch.mm(h, wmh, out=hm)
+            hm.mul_(xms[t])
+            zs[t].addmm_(hm, wh)
         gates[t].sigmoid_()
         updates[t].tanh_()
         c_new = c_outs[t] if c_outs is not None else c
@@ -377,6 +407,38 @@ class MLSTMForByteLM(PreTrainedModel):
         w = weights if weights is not None else self.effective_weights()
         emb = self.embed.weight
         return torch.addmm(w["b"], emb, w["wx"]), emb @ w["wmx"]
+
+    def recurrence_dtype(self, precision: str | None = None) -> torch.dtype:
+        """The dtype of the recurrent products in :meth:`featurize` / :meth:`trace` for ``precision`` (default
+        ``config.precision``; see :class:`MLSTMConfig`)."""
+        precision = self.config.precision if precision is None else precision
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision == "bfloat16":
+            return torch.bfloat16
+        if (
+            precision == "auto"
+            and self.wx.dtype == torch.float32
+            and self.wx.device.type == "cpu"
+            and self.hidden_size >= AUTO_BF16_MIN_HIDDEN
+            and cpu_has_amx_bf16()
+        ):
+            return torch.bfloat16
+        return self.wx.dtype
+
+    def inference_weights(
+        self, precision: str | None = None
+    ) -> tuple[dict, tuple[torch.Tensor, torch.Tensor]]:
+        """``(weights, (x·Wx + b table, x·Wmx table))`` for the inference recurrence: :meth:`effective_weights` and
+        :meth:`input_tables`, with ``wh``, ``wmh`` and the ``x·Wmx`` table cast to :meth:`recurrence_dtype` (the
+        mixed-precision path of :func:`_scan_inplace`)."""
+        w = self.effective_weights()
+        tz, tm = self.input_tables(w)
+        low = self.recurrence_dtype(precision)
+        if low != self.wx.dtype:
+            w = {**w, "wh": w["wh"].to(low), "wmh": w["wmh"].to(low)}
+            tm = tm.to(low)
+        return w, (tz, tm)
 
     def _projections(self, input_ids: torch.Tensor, w: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x·Wmx, x·Wx + b)`` for ``input_ids`` of any shape ``S`` → (S, H), (S, 4H). Without gradients and for
@@ -504,6 +566,7 @@ class MLSTMForByteLM(PreTrainedModel):
         state: str | None = None,
         batch_size: int = 128,
         chunk_size: int | None = None,
+        precision: str | None = None,
     ) -> np.ndarray:
         """Final ``c`` (or ``h``) state after reading each text, preprocessed as encoder.py → (N, H) float32.
 
@@ -511,7 +574,8 @@ class MLSTMForByteLM(PreTrainedModel):
         ``batch_size`` at a time; the batch shrinks as its shorter texts end (exact: a finished text's state is
         simply not updated again, nothing is padded or masked). Each batch is read in chunks of at most
         ``chunk_size`` steps with the state carried, so memory is O(batch_size × chunk × H) whatever the text length
-        (the chunk is also capped so that its projections fit :data:`WORKSPACE_BYTES`).
+        (the chunk is also capped so that its projections fit :data:`WORKSPACE_BYTES`). ``precision`` (default
+        ``config.precision``) selects float32 or mixed bfloat16 recurrent products (:class:`MLSTMConfig`).
         """
         state = state or self.config.state
         if state not in STATES:
@@ -523,8 +587,7 @@ class MLSTMForByteLM(PreTrainedModel):
         data = [preprocess(t) for t in texts]
         order = np.argsort([-len(d) for d in data], kind="stable")
         feats = np.zeros((len(data), self.hidden_size), dtype=np.float32)
-        w = self.effective_weights()
-        tables = self.input_tables(w)
+        w, tables = self.inference_weights(precision)
         for start in range(0, len(order), int(batch_size)):
             idx = order[start : start + int(batch_size)]
             c, h = self._read_sorted([data[i] for i in idx], w, tables, chunk_size)
@@ -540,6 +603,7 @@ class MLSTMForByteLM(PreTrainedModel):
         chunk_size: int | None = None,
         preprocessed: bool = False,
         dtype=np.float32,
+        precision: str | None = None,
     ) -> np.ndarray:
         """Per-byte state while reading ``preprocess(text)`` (or ``text`` as raw bytes when ``preprocessed``).
 
@@ -547,7 +611,8 @@ class MLSTMForByteLM(PreTrainedModel):
         (``unit=None``), in ``dtype`` (float32, or float16 to halve it). The result is allocated once and each
         chunk's states are written straight into it, so the memory beyond the result is one chunk's workspace:
         one unit over 1 MB of text costs 4 MB; all units cost n_bytes × H × 4 bytes (4 GB for 1 MB at H = 1024:
-        ask for the units you need).
+        ask for the units you need). ``precision`` as in :meth:`featurize` (the same default, so a trace ends on
+        the featurised value).
         """
         state = state or self.config.state
         if state not in STATES:
@@ -564,8 +629,7 @@ class MLSTMForByteLM(PreTrainedModel):
         values = np.empty((len(data), hidden if units is None else len(units)), dtype=dtype)
         out = torch.from_numpy(values)
         if len(data):
-            w = self.effective_weights()
-            tz, tm = self.input_tables(w)
+            w, (tz, tm) = self.inference_weights(precision)
             device = self.wx.device
             raw = torch.frombuffer(bytearray(data), dtype=torch.uint8)  # int64 one chunk at a time
             sel = None if units is None else torch.tensor(units, device=device)

@@ -199,3 +199,22 @@ def test_long_text_is_chunked_with_bounded_memory(tiny):
         values.shape == (len(preprocess(text)),) and values.dtype == np.float32 and np.isfinite(values).all()
     )
     np.testing.assert_allclose(values[-1], tiny.featurize([text])[0, 2], atol=2e-6)
+
+
+def test_mixed_precision_recurrence_is_close_but_not_float32(tiny):
+    """precision="bfloat16": bfloat16 recurrent products, float32 state — close to float32, not identical; the trace
+    ends on the featurised value; "auto" keeps a small model exact (float32); bad names are rejected."""
+    texts = ["short", "a somewhat longer review, with punctuation!", "x" * 300]
+    exact = tiny.featurize(texts, precision="float32")
+    mixed = tiny.featurize(texts, precision="bfloat16", batch_size=2, chunk_size=7)
+    assert not np.array_equal(mixed, exact)
+    np.testing.assert_allclose(mixed, exact, rtol=0, atol=0.05 * np.abs(exact).max())
+    np.testing.assert_allclose(tiny.trace(texts[2], precision="bfloat16")[-1], mixed[2], atol=1e-5)
+    np.testing.assert_array_equal(tiny.featurize(texts), exact)  # config default "auto": H = 8 stays float32
+    assert (
+        tiny.recurrence_dtype("auto") == torch.float32 and tiny.recurrence_dtype("bfloat16") == torch.bfloat16
+    )
+    with pytest.raises(ValueError, match="precision"):
+        tiny.featurize(texts, precision="float8")
+    with pytest.raises(ValueError, match="precision"):
+        MLSTMConfig(hidden_size=8, precision="half")
