@@ -152,12 +152,13 @@ def test_stop_probability_ends_early(engine):
 
 def test_init_candidates_start_from_the_best_random_drawing(engine, ensemble):
     """``init_candidates=8, steps=0``: the returned drawing is the candidate with the highest mean training log p of
-    the target on the clean render, among the 8 the seed draws (recomputed here independently)."""
+    the target on the clean render, among the 8 the seed draws — 4 scatter, 4 radial (``init_layout="mixed"``,
+    the default) — recomputed here independently."""
     from hfmech.perception import DrawingSpec, render
 
     spec = DrawingSpec(num_strokes=5, palette=["#1b1b1b", "#c8102e", "#1f4e9c"])
     out = engine("hammerhead", seed=3, steps=0, init_candidates=8, strokes=5, palette=3, progress=False)
-    raw = spec.random_raw(torch.Generator().manual_seed(3), batch=8)
+    raw = spec.initial_raw(torch.Generator().manual_seed(3), batch=8, layout="mixed")
     with torch.no_grad():
         images = render(spec.constrain(raw), 48)
         lp = ensemble(images, indices=[0, 1]).log_probs[..., 4].mean(0)  # (8,): 4 = hammerhead
@@ -197,6 +198,7 @@ def test_clean_view_checks_the_clean_render_every_step(engine):
         ({"views": 0}, PerceptionParameterError),
         ({"population": 3, "optimizer": "es"}, PerceptionParameterError),
         ({"init_candidates": 0}, PerceptionParameterError),
+        ({"init_layout": "grid"}, PerceptionParameterError),
         ({"ink_learning_rate": -1.0}, PerceptionParameterError),
         ({"clean_view": "yes"}, PerceptionParameterError),
     ],
