@@ -182,6 +182,7 @@ class PerceptionEnginePipeline(Pipeline):
     - ``image``: the drawing (PIL, ``size × size``, exact palette colours), ``svg``: the same drawing as SVG text;
     - ``target``: ``{"index", "label"}``;
     - ``scores``: ``{"training": {member: p(target)}, "held_out": {member: p(target)}}`` on the clean render;
+    - ``ranks``: the same layout, the target's rank among the 1000 classes (1 = the member's top-1);
     - ``history``: one record per step (objective, ensemble probability where checked, renders, seconds);
     - ``drawing``: the parameters (background, strokes with points/width/ink/colour, blobs), normalised units;
     - ``renders``, ``steps``, ``stopped``, ``seconds``, ``settings``.
@@ -406,16 +407,19 @@ class PerceptionEnginePipeline(Pipeline):
             image = render(geometry, s.size)
             names = self.model.config.member_names
             scores = {"training": {}, "held_out": {}}
+            ranks = {"training": {}, "held_out": {}}
             for i, role in enumerate(self.model.config.roles):
                 # each member at its own native resolution: the judges see the drawing as they see photos
-                p = self.model(image, indices=[i], members=members).log_probs[0, 0, target].exp()
-                scores[role][names[i]] = float(p)
+                lp = self.model(image, indices=[i], members=members).log_probs[0, 0]  # (1000,)
+                scores[role][names[i]] = float(lp[target].exp())
+                ranks[role][names[i]] = 1 + int((lp > lp[target]).sum())  # 1 = the member's top-1
         return {
             "image": image[0].detach(),
             "geometry": geometry,
             "size": s.size,
             "target": {"index": target, "label": model_inputs["label"]},
             "scores": scores,
+            "ranks": ranks,
             "history": result.history,
             "renders": result.renders,
             "steps": result.steps,

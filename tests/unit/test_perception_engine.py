@@ -104,6 +104,9 @@ def test_pipeline_through_transformers_factory(engine):
         "judge"
     }
     assert all(0 < p < 1 for role in out["scores"].values() for p in role.values())
+    assert set(out["ranks"]["training"]) == {"tiny-a", "tiny-b"} and set(out["ranks"]["held_out"]) == {
+        "judge"
+    }
     assert len(out["history"]) == out["steps"] == 6 and out["renders"] == 6
     assert len(out["drawing"]["strokes"]) == 5 and out["drawing"]["blobs"] == []
     assert out["svg"].lstrip().startswith("<?xml") and out["svg"].count("<polyline") == 5
@@ -165,6 +168,11 @@ def test_init_candidates_start_from_the_best_random_drawing(engine, ensemble):
     best = int(lp.argmax())
     expected = spec.constrain({k: v[best : best + 1] for k, v in raw.items()}).to_dict()
     assert out["drawing"] == expected
+    # ranks: 1 + the number of classes each member (judge included) rates above the target on that drawing
+    with torch.no_grad():
+        every = ensemble(images[best : best + 1]).log_probs[:, 0]  # (3 members, 1000)
+    ranks = [1 + int((m > m[4]).sum()) for m in every]
+    assert [*out["ranks"]["training"].values(), *out["ranks"]["held_out"].values()] == ranks
     assert best != 0 or lp[0] > lp[1:].max()  # (a real choice among the candidates)
 
 
