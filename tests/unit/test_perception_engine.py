@@ -242,14 +242,14 @@ def test_cli_perceive_with_a_saved_model(saved, tmp_path, capsys):
     out, svg = tmp_path / "fan.png", tmp_path / "fan.svg"
     code = main(
         ["perceive", "electric fan", "-o", str(out), "--model", str(saved), "--strokes", "4", "--steps", "2"]
-        + ["--seed", "0", "--svg", str(svg), "--palette", "2"]
+        + ["--seed", "0", "--svg", str(svg), "--palette", "2", "--init-layout", "radial"]
     )
     assert code == 0
     with Image.open(out) as im:
         assert im.size == (48, 48)
     assert svg.read_text().count("<polyline") == 4
     printed = capsys.readouterr().out
-    assert "electric fan" in printed and "held_out" in printed and "judge" in printed
+    assert "electric fan" in printed and "held_out" in printed and "judge" in printed and "rank" in printed
 
 
 @pytest.mark.parametrize(
