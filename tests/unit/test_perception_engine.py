@@ -134,6 +134,7 @@ def test_objective_rises(engine, objective):
         progress=False,
         strokes=6,
         blobs=2,
+        init_candidates=1,  # the optimiser from one random start (the best of 16 is tested separately)
     )
     values = [h["objective"] for h in out["history"]]
     assert max(values[-3:]) > values[0] + 0.05, values
