@@ -152,6 +152,7 @@ def phase_draw(args, work: Path) -> None:
             "stopped": out["stopped"],
             "seconds": out["seconds"],
             "training_scores": out["scores"]["training"],
+            "training_ranks": out["ranks"]["training"],
             "settings": settings,
             "effective_settings": out["settings"],
             "loadavg": os.getloadavg(),
