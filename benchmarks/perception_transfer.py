@@ -121,13 +121,19 @@ def phase_draw(args, work: Path) -> None:
 
     model, _ = build_ensemble(judges=False)
     engine = PerceptionEnginePipeline(model=model)
+    # only what the command line sets; everything else is the pipeline's default (the JSON records the settings
+    # each drawing was actually made with)
     settings = {
-        "steps": args.steps,
-        "views": args.views,
-        "size": args.size,
-        "resolution": args.resolution,
-        "stop_probability": args.stop_probability,
-        "strokes": args.strokes,
+        k: v
+        for k, v in {
+            "steps": args.steps,
+            "views": args.views,
+            "size": args.size,
+            "resolution": args.resolution,
+            "stop_probability": args.stop_probability,
+            "strokes": args.strokes,
+        }.items()
+        if v is not None
     }
     for k, name in enumerate(CLASSES[: args.classes]):
         if args.deadline is not None and time.time() > args.deadline:
@@ -146,7 +152,10 @@ def phase_draw(args, work: Path) -> None:
             "stopped": out["stopped"],
             "seconds": out["seconds"],
             "training_scores": out["scores"]["training"],
+            "training_ranks": out["ranks"]["training"],
             "settings": settings,
+            "effective_settings": out["settings"],
+            "loadavg": os.getloadavg(),
         }
         (work / f"{stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
         print(
@@ -219,6 +228,9 @@ def phase_evaluate(args, work: Path) -> dict:
         result["drawings"] = {
             "n": len(meta),
             "settings": meta[0]["settings"],
+            "effective_settings": meta[0].get("effective_settings"),
+            "stopped": [m["stopped"] for m in meta],
+            "loadavg_per_drawing": [m.get("loadavg") for m in meta],
             "steps_run": [m["steps"] for m in meta],
             "seconds": [round(m["seconds"], 1) for m in meta],
             "held_out": held.to_dict(),
@@ -343,12 +355,13 @@ def main(argv=None) -> int:
     parser.add_argument("--figures", default=str(REPO / "docs" / "figures"))
     parser.add_argument("--phases", default="validate,pgd,draw,evaluate")
     parser.add_argument("--classes", type=int, default=len(CLASSES))
-    parser.add_argument("--steps", type=int, default=120, help="drawing steps (the pipeline default is 120)")
-    parser.add_argument("--views", type=int, default=4)
-    parser.add_argument("--size", type=int, default=224)
+    # drawing settings: unset = the pipeline's default (model.config.perception_engine)
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--views", type=int, default=None)
+    parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--resolution", type=int, default=None)
-    parser.add_argument("--strokes", type=int, default=20)
-    parser.add_argument("--stop-probability", type=float, default=0.95)
+    parser.add_argument("--strokes", type=int, default=None)
+    parser.add_argument("--stop-probability", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epsilon", type=float, default=4 / 255)
     parser.add_argument("--pgd-step", type=float, default=1 / 255)

@@ -382,6 +382,7 @@ def _perceive(args) -> int:
         optimizer=args.optimizer,
         size=args.size,
         steps=args.steps,
+        init_layout=args.init_layout,
     )
     pipe = _load_pipeline("perception-engine", args.model)
     result = pipe(args.target, seed=args.seed, **{k: v for k, v in kwargs.items() if v is not None})
@@ -397,7 +398,7 @@ def _perceive(args) -> int:
     )
     for role in ("training", "held_out"):
         for name, p in scores[role].items():
-            print(f"  {role:<9} {name:<24} p = {p:.4f}")
+            print(f"  {role:<9} {name:<24} p = {p:.4f}  rank {result['ranks'][role][name]}")
     if svg_path is not None:
         print(f"svg: {svg_path}")
     return 0
@@ -607,6 +608,12 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--optimizer", choices=["adam", "es"], default=None)
     pe.add_argument("--size", type=int, default=None, help="canvas side in pixels (32..1024)")
     pe.add_argument("--steps", type=int, default=None, help="optimisation steps (ES: iterations)")
+    pe.add_argument(
+        "--init-layout",
+        choices=["scatter", "radial", "mixed"],
+        default=None,
+        help="starting candidates: random strokes, a ring with spokes, or half each (default: mixed)",
+    )
     pe.add_argument("--seed", type=int, default=None)
     pe.add_argument("--svg", default=None, help="also write the drawing as SVG")
     pe.set_defaults(func=_perceive)

@@ -51,6 +51,9 @@ MAX_POINTS = 16
 MAX_HARMONICS = 8
 MAX_INKS = 64
 
+#: Families of starting drawings (:meth:`DrawingSpec.initial_raw`).
+LAYOUTS = ("scatter", "radial", "mixed")
+
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
 
@@ -193,6 +196,82 @@ class DrawingSpec:
             "blob_shape": randn(*shapes["blob_shape"]) * 0.5,
             "blob_ink": randn(*shapes["blob_ink"]) * 0.5,
         }
+
+    def radial_raw(
+        self, generator: torch.Generator | None = None, batch: int = 1, jitter: float = 0.1
+    ) -> dict[str, torch.Tensor]:
+        """Raw parameters of ``batch`` random *radial* drawings: a ring of strokes around a random centre and spokes
+        from it, in one ink.
+
+        Per drawing: radius ``r ~ U[0.2, 0.4]`` of the side, centre ``c ~ U[r + 0.05, 0.95 − r]²`` (the ring inside
+        the canvas); ``R = round(u · N)`` strokes, ``u ~ U[0.5, 0.75]``, are the consecutive arcs of the circle (each
+        stroke's ``K`` points on its arc, the ring starting at a random angle), the other ``N − R`` are spokes from
+        ``0.1 r`` to ``r`` at evenly spaced angles; all in one random ink of the palette (logit +1, the others −1).
+        Widths and blobs are random as in :meth:`random_raw`; positions get a small ``jitter`` (logit units).
+
+        Why: scatter drawings (:meth:`random_raw`) practically never contain a closed curve, and many objects —
+        fans, wheels, dials, lenses, umbrellas — are built on one. Over 32 random drawings the least convinced of
+        Lite0/Lite2 gives the electric fan mean log p −9.2 for scatter starts and −6.8 for radial ones (chance
+        −6.9), and Adam from a radial start reaches the class where every scatter start stalled near p = 0.07
+        (docs/perception.md). Radial drawings are one more family of starting candidates: the pipeline scores
+        every candidate on the target and keeps the best, so a class that needs a ring starts with one.
+        """
+        raw = self.random_raw(generator, batch)
+        n, k = self.num_strokes, self.points_per_stroke
+        if n == 0:
+            return raw
+
+        def uniform(lo, hi, *shape):
+            return lo + (hi - lo) * torch.rand(batch, *shape, generator=generator)
+
+        radius = uniform(0.2, 0.4)  # (B,)
+        centre = 0.5 + (0.45 - radius)[:, None] * uniform(-1.0, 1.0, 2)  # (B, 2): the ring inside the canvas
+        ring = (uniform(0.5, 0.75) * n).round().long().clamp(1, n)  # (B,)
+        spokes = n - ring
+        phase = uniform(0.0, 2 * math.pi)
+        index = torch.arange(n)
+        t = torch.linspace(0, 1, k)  # position along a stroke
+        # ring strokes: arc j covers angles [2πj/R, 2π(j+1)/R) from the phase
+        ring_angle = phase[:, None, None] + 2 * math.pi * (index[None, :, None] + t[None, None, :]) / ring[
+            :, None, None
+        ].to(torch.float32)  # (B, N, K)
+        ring_xy = centre[:, None, None, :] + radius[:, None, None, None] * torch.stack(
+            [ring_angle.cos(), ring_angle.sin()], dim=-1
+        )
+        # spokes: from 0.1 r to r at evenly spaced angles
+        spoke_number = (index[None, :] - ring[:, None]).to(torch.float32)  # (B, N)
+        spoke_angle = phase[:, None] + 0.5 + 2 * math.pi * spoke_number / spokes.clamp(min=1)[:, None]
+        along = (0.1 + 0.9 * t)[None, None, :, None] * radius[:, None, None, None]
+        spoke_xy = (
+            centre[:, None, None, :]
+            + along * torch.stack([spoke_angle.cos(), spoke_angle.sin()], -1)[:, :, None, :]
+        )
+        on_ring = (index[None, :] < ring[:, None])[..., None, None]  # (B, N, 1, 1)
+        xy = torch.where(on_ring, ring_xy, spoke_xy).clamp(0.02, 0.98)
+        raw["stroke_points"] = torch.log(xy / (1 - xy)) + jitter * torch.randn(xy.shape, generator=generator)
+        # the ring and its spokes share one ink (a random one per drawing): one object, one colour
+        p = len(self.palette)
+        ink = torch.randint(p, (batch,), generator=generator)
+        one = torch.nn.functional.one_hot(ink, p).to(raw["stroke_ink"].dtype)
+        raw["stroke_ink"] = (2.0 * one - 1.0)[:, None, :].expand(batch, n, p).clone()
+        return raw
+
+    def initial_raw(
+        self, generator: torch.Generator | None = None, batch: int = 1, layout: str = "mixed"
+    ) -> dict[str, torch.Tensor]:
+        """Starting candidates: ``layout`` is ``"scatter"`` (:meth:`random_raw`), ``"radial"`` (:meth:`radial_raw`)
+        or ``"mixed"`` (the first half scatter, the rest radial; one scatter drawing when ``batch`` is 1)."""
+        if layout not in LAYOUTS:
+            raise DrawingParameterError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        if layout == "scatter":
+            return self.random_raw(generator, batch)
+        if layout == "radial":
+            return self.radial_raw(generator, batch)
+        scatter = self.random_raw(generator, (batch + 1) // 2)
+        if batch == 1:
+            return scatter
+        radial = self.radial_raw(generator, batch // 2)
+        return {k: torch.cat([scatter[k], radial[k]]) for k in scatter}
 
     def constrain(self, raw: dict[str, torch.Tensor], hard_inks: bool = True) -> Geometry:
         """Map raw tensors (leading batch dimension ``B``) to bounded geometry and exact palette colours."""

@@ -44,7 +44,7 @@ from transformers import Pipeline
 
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import tensor_to_image
-from .drawing import DrawingParameterError, DrawingSpec, default_palette
+from .drawing import LAYOUTS, DrawingParameterError, DrawingSpec, default_palette
 from .objectives import check_objective, ensemble_objective, reward
 from .optimizers import OPTIMIZERS, OptimizerError, optimize_adam, optimize_es
 from .render import render
@@ -71,6 +71,9 @@ class PerceptionEngineSettings:
     decay_steps: int | None = 100
     ink_learning_rate: float | None = 0.01  # Adam step of the ink logits; None = learning_rate
     init_candidates: int = 16  # random drawings scored on the clean render; the best one is optimised
+    init_layout: str = (
+        "mixed"  # the candidates' family: "scatter", "radial" (ring + spokes) or "mixed" (half each)
+    )
     views: int = 2
     clean_view: bool = True  # add the un-augmented render to every step's views (and check it every step)
     size: int = 224
@@ -132,6 +135,10 @@ class PerceptionEngineSettings:
             is_int(self.init_candidates) and 1 <= self.init_candidates <= 1024,
             f"init_candidates must be in 1..1024, got {self.init_candidates!r}",
         )
+        check(
+            self.init_layout in LAYOUTS,
+            f"init_layout must be one of {', '.join(LAYOUTS)}, got {self.init_layout!r}",
+        )
         check(is_int(self.views) and 1 <= self.views <= 64, f"views must be in 1..64, got {self.views!r}")
         check(
             is_int(self.size) and MIN_SIZE <= self.size <= MAX_SIZE,
@@ -175,6 +182,7 @@ class PerceptionEnginePipeline(Pipeline):
     - ``image``: the drawing (PIL, ``size × size``, exact palette colours), ``svg``: the same drawing as SVG text;
     - ``target``: ``{"index", "label"}``;
     - ``scores``: ``{"training": {member: p(target)}, "held_out": {member: p(target)}}`` on the clean render;
+    - ``ranks``: the same layout, the target's rank among the 1000 classes (1 = the member's top-1);
     - ``history``: one record per step (objective, ensemble probability where checked, renders, seconds);
     - ``drawing``: the parameters (background, strokes with points/width/ink/colour, blobs), normalised units;
     - ``renders``, ``steps``, ``stopped``, ``seconds``, ``settings``.
@@ -208,6 +216,7 @@ class PerceptionEnginePipeline(Pipeline):
         ink_learning_rate=None,
         decay_steps=None,
         init_candidates=None,
+        init_layout=None,
         views=None,
         clean_view=None,
         size=None,
@@ -245,6 +254,7 @@ class PerceptionEnginePipeline(Pipeline):
             ink_learning_rate=ink_learning_rate,
             decay_steps=decay_steps,
             init_candidates=init_candidates,
+            init_layout=init_layout,
             views=views,
             clean_view=clean_view,
             size=size,
@@ -340,7 +350,7 @@ class PerceptionEnginePipeline(Pipeline):
                 rewards.append(torch.stack([reward(lp[:, i], target) for i in range(len(chunk))]))
             return torch.cat(rewards)
 
-        start = spec.flatten(spec.random_raw(generator, batch=s.init_candidates))
+        start = spec.flatten(spec.initial_raw(generator, batch=s.init_candidates, layout=s.init_layout))
         if s.init_candidates > 1:
             # the best of several random drawings starts: scored by the objective's clean-render counterpart
             scores = clean_log_probs(start)
@@ -397,16 +407,19 @@ class PerceptionEnginePipeline(Pipeline):
             image = render(geometry, s.size)
             names = self.model.config.member_names
             scores = {"training": {}, "held_out": {}}
+            ranks = {"training": {}, "held_out": {}}
             for i, role in enumerate(self.model.config.roles):
                 # each member at its own native resolution: the judges see the drawing as they see photos
-                p = self.model(image, indices=[i], members=members).log_probs[0, 0, target].exp()
-                scores[role][names[i]] = float(p)
+                lp = self.model(image, indices=[i], members=members).log_probs[0, 0]  # (1000,)
+                scores[role][names[i]] = float(lp[target].exp())
+                ranks[role][names[i]] = 1 + int((lp > lp[target]).sum())  # 1 = the member's top-1
         return {
             "image": image[0].detach(),
             "geometry": geometry,
             "size": s.size,
             "target": {"index": target, "label": model_inputs["label"]},
             "scores": scores,
+            "ranks": ranks,
             "history": result.history,
             "renders": result.renders,
             "steps": result.steps,

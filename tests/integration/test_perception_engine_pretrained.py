@@ -1,10 +1,9 @@
 """The Perception Engine with real weights: ``perception-ensemble-lite`` (EfficientNet-Lite0/Lite2 draw, Coral
 MobileNets judge) through ``transformers.pipeline``.
 
-White's (2018) claim, checked with the classifiers themselves: a line drawing optimised until the training members
-agree on "electric fan" is read as an electric fan by both training members (top-1), and the held-out judges —
-never used in the loop — give the class far more than chance (1/1000). Slow on a CPU (hundreds of ensemble
-forward/backward passes); the measured numbers are printed (``pytest -s``).
+White's (2018) claim, checked with the classifiers themselves: the pipeline's default call for "electric fan" returns
+a line drawing that both training members read as an electric fan (top-1). Slow on a CPU (up to 300 ensemble
+forward/backward passes); the measured numbers, held-out judges included, are printed (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -43,19 +42,21 @@ def test_zoo_ensemble_roles(engine):
 
 
 def test_electric_fan_line_drawing(engine):
-    """300 Adam steps (~2.5 min here) with the zoo defaults: 20 strokes, 6 inks, 2 random views per step.
+    """The issue's example with the pipeline's DEFAULT call (20 strokes, 6 inks, 224 px, 2 random views + the clean
+    view, up to 300 Adam steps, stop at 0.95, best of 16 starting drawings — half scatter, half radial): both
+    training members rank "electric fan" first (top-1 of 1000) on the returned drawing.
 
-    Measured (seed 0, two runs; float reductions differ with the thread count, and 300 chaotic steps amplify
-    that): Lite0 0.14 / 0.41 and Lite2 0.18 / 0.086 for "electric fan", from ~1e-4 at the start. The issue's goal
-    (the ensemble *calls* it a fan, p >= 0.95) needs more steps than a CPU test affords; this asserts the mechanism
-    works: the drawing moves both training members' belief in the target at least 10x above chance.
+    Why the radial candidates: from scatter starts the fan stalled at p ≈ 0.07 in every variant tried; a ring of
+    strokes with spokes starts it in the right basin (docs/perception.md). Slow on a CPU (~1–3 min on 2 idle
+    cores); the measured numbers are printed (``pytest -s``).
     """
-    out = engine("electric fan", seed=0, progress=False, steps=300, stop_probability=0.9)
+    out = engine("electric fan", seed=0, progress=False)
     print(
         f"\nelectric fan: {out['steps']} steps, {out['seconds']:.0f} s, stopped={out['stopped']}\n"
-        f"training {out['scores']['training']}\nheld-out {out['scores']['held_out']}"
+        f"training {out['scores']['training']} ranks {out['ranks']['training']}\n"
+        f"held-out {out['scores']['held_out']} ranks {out['ranks']['held_out']}"
     )
-    checked = [r["probability"] for r in out["history"] if "probability" in r]
-    assert checked[-1] > 0 and max(checked) > 30 * checked[0], checked[:3]
-    training = out["scores"]["training"]
-    assert min(training.values()) > 10 / 1000, training
+    assert out["ranks"]["training"] == {"efficientnet-lite0": 1, "efficientnet-lite2": 1}, out["scores"]
+    # a line drawing: only strokes, every one in a palette ink
+    assert out["drawing"]["blobs"] == [] and len(out["drawing"]["strokes"]) == 20
+    assert out["svg"].count("<polyline") == 20

@@ -127,6 +127,51 @@ def test_flatten_round_trip():
     assert all(torch.equal(back[k], raw[k]) for k in raw)
 
 
+def test_radial_layout_is_a_ring_and_spokes_in_one_ink():
+    """``radial_raw`` (no jitter): the first R strokes are consecutive arcs of one circle — every point at one
+    distance from a centre, each arc starting where the previous one ended, together closing the circle — and the
+    other N − R are spokes from 0.1 r to r along rays from that centre; every stroke in one ink."""
+    spec = DrawingSpec(num_strokes=12, points_per_stroke=3)
+    g = spec.constrain(spec.radial_raw(torch.Generator().manual_seed(5), batch=4, jitter=0.0))
+    pts = g.stroke_points.double()  # (4, 12, 3, 2)
+    for b in range(4):
+        assert len(set(g.stroke_inks[b].tolist())) == 1
+        # spokes: the middle point halfway between the ends (straight, evenly spaced); arcs bend
+        bend = (pts[b, :, 1] - (pts[b, :, 0] + pts[b, :, 2]) / 2).norm(dim=-1)
+        ring = int((bend > 1e-4).sum())
+        assert 6 <= ring <= 9 and bool((bend[ring:] < 1e-4).all()), bend
+        # the spokes' rays meet in one point: the centre (least squares), at distance r from every ring point
+        s0, s1 = pts[b, ring:, 0], pts[b, ring:, 2]
+        normal = torch.stack([-(s1 - s0)[:, 1], (s1 - s0)[:, 0]], -1)
+        centre = torch.linalg.lstsq(normal, (normal * s0).sum(-1, keepdim=True)).solution[:, 0]
+        radius = (pts[b, :ring] - centre).norm(dim=-1)
+        r = float(radius.mean())
+        assert 0.2 <= r <= 0.4 and float((radius - r).abs().max()) < 1e-4
+        assert float((pts[b, 1:ring, 0] - pts[b, : ring - 1, -1]).norm(dim=-1).max()) < 1e-5
+        assert float((pts[b, 0, 0] - pts[b, ring - 1, -1]).norm()) < 1e-5  # closed
+        assert torch.allclose(
+            (s0 - centre).norm(dim=-1), torch.full((12 - ring,), 0.1 * r, dtype=torch.float64), atol=1e-4
+        )
+        assert torch.allclose(
+            (s1 - centre).norm(dim=-1), torch.full((12 - ring,), r, dtype=torch.float64), atol=1e-4
+        )
+
+
+def test_initial_layouts():
+    spec = DrawingSpec(num_strokes=6)
+    g = torch.Generator
+    mixed = spec.initial_raw(g().manual_seed(0), batch=5, layout="mixed")
+    assert mixed["stroke_points"].shape == (5, 6, 2, 2)
+    # mixed = 3 scatter drawings then 2 radial ones, each drawn from the same stream in that order
+    gen = g().manual_seed(0)
+    scatter, radial = spec.random_raw(gen, 3), spec.radial_raw(gen, 2)
+    assert all(torch.equal(mixed[k], torch.cat([scatter[k], radial[k]])) for k in mixed)
+    one = spec.initial_raw(g().manual_seed(0), batch=1, layout="mixed")
+    assert torch.equal(one["stroke_points"], spec.random_raw(g().manual_seed(0), 1)["stroke_points"])
+    with pytest.raises(DrawingParameterError, match="layout"):
+        spec.initial_raw(layout="grid")
+
+
 # ------------------------------------------------------------------------------------------------ SVG
 
 

@@ -104,6 +104,9 @@ def test_pipeline_through_transformers_factory(engine):
         "judge"
     }
     assert all(0 < p < 1 for role in out["scores"].values() for p in role.values())
+    assert set(out["ranks"]["training"]) == {"tiny-a", "tiny-b"} and set(out["ranks"]["held_out"]) == {
+        "judge"
+    }
     assert len(out["history"]) == out["steps"] == 6 and out["renders"] == 6
     assert len(out["drawing"]["strokes"]) == 5 and out["drawing"]["blobs"] == []
     assert out["svg"].lstrip().startswith("<?xml") and out["svg"].count("<polyline") == 5
@@ -131,6 +134,7 @@ def test_objective_rises(engine, objective):
         progress=False,
         strokes=6,
         blobs=2,
+        init_candidates=1,  # the optimiser from one random start (the best of 16 is tested separately)
     )
     values = [h["objective"] for h in out["history"]]
     assert max(values[-3:]) > values[0] + 0.05, values
@@ -152,18 +156,24 @@ def test_stop_probability_ends_early(engine):
 
 def test_init_candidates_start_from_the_best_random_drawing(engine, ensemble):
     """``init_candidates=8, steps=0``: the returned drawing is the candidate with the highest mean training log p of
-    the target on the clean render, among the 8 the seed draws (recomputed here independently)."""
+    the target on the clean render, among the 8 the seed draws — 4 scatter, 4 radial (``init_layout="mixed"``,
+    the default) — recomputed here independently."""
     from hfmech.perception import DrawingSpec, render
 
     spec = DrawingSpec(num_strokes=5, palette=["#1b1b1b", "#c8102e", "#1f4e9c"])
     out = engine("hammerhead", seed=3, steps=0, init_candidates=8, strokes=5, palette=3, progress=False)
-    raw = spec.random_raw(torch.Generator().manual_seed(3), batch=8)
+    raw = spec.initial_raw(torch.Generator().manual_seed(3), batch=8, layout="mixed")
     with torch.no_grad():
         images = render(spec.constrain(raw), 48)
         lp = ensemble(images, indices=[0, 1]).log_probs[..., 4].mean(0)  # (8,): 4 = hammerhead
     best = int(lp.argmax())
     expected = spec.constrain({k: v[best : best + 1] for k, v in raw.items()}).to_dict()
     assert out["drawing"] == expected
+    # ranks: 1 + the number of classes each member (judge included) rates above the target on that drawing
+    with torch.no_grad():
+        every = ensemble(images[best : best + 1]).log_probs[:, 0]  # (3 members, 1000)
+    ranks = [1 + int((m > m[4]).sum()) for m in every]
+    assert [*out["ranks"]["training"].values(), *out["ranks"]["held_out"].values()] == ranks
     assert best != 0 or lp[0] > lp[1:].max()  # (a real choice among the candidates)
 
 
@@ -197,6 +207,7 @@ def test_clean_view_checks_the_clean_render_every_step(engine):
         ({"views": 0}, PerceptionParameterError),
         ({"population": 3, "optimizer": "es"}, PerceptionParameterError),
         ({"init_candidates": 0}, PerceptionParameterError),
+        ({"init_layout": "grid"}, PerceptionParameterError),
         ({"ink_learning_rate": -1.0}, PerceptionParameterError),
         ({"clean_view": "yes"}, PerceptionParameterError),
     ],
@@ -232,14 +243,14 @@ def test_cli_perceive_with_a_saved_model(saved, tmp_path, capsys):
     out, svg = tmp_path / "fan.png", tmp_path / "fan.svg"
     code = main(
         ["perceive", "electric fan", "-o", str(out), "--model", str(saved), "--strokes", "4", "--steps", "2"]
-        + ["--seed", "0", "--svg", str(svg), "--palette", "2"]
+        + ["--seed", "0", "--svg", str(svg), "--palette", "2", "--init-layout", "radial"]
     )
     assert code == 0
     with Image.open(out) as im:
         assert im.size == (48, 48)
     assert svg.read_text().count("<polyline") == 4
     printed = capsys.readouterr().out
-    assert "electric fan" in printed and "held_out" in printed and "judge" in printed
+    assert "electric fan" in printed and "held_out" in printed and "judge" in printed and "rank" in printed
 
 
 @pytest.mark.parametrize(
