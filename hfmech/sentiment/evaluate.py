@@ -357,6 +357,8 @@ def evaluate_mlstm(args) -> dict:
     path = zoo.resolve(args.model)
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModel.from_pretrained(path, dtype=torch.float32).eval().to(device)
+    if args.precision is not None:
+        model.config.precision = args.precision
     model_id = hashlib.sha256(
         b"".join(p.read_bytes() for p in sorted(Path(path).glob("*.safetensors")))
     ).hexdigest()[:16]
@@ -819,6 +821,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--discovery", default="imdb", help="benchmark whose probe names the unit (default imdb)")
     p.add_argument("--state", default="c", choices=["c", "h"])
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=["auto", "float32", "bfloat16"],
+        help="mLSTM recurrent products (default: the model's config.precision; features are cached per precision)",
+    )
     p.add_argument("--imdb-train", type=int, default=None, help="subsample IMDB train (stratified, seeded)")
     p.add_argument("--imdb-test", type=int, default=None, help="subsample IMDB test (stratified, seeded)")
     p.add_argument("--amazon-max", type=int, default=None)
