@@ -30,8 +30,8 @@ once per scale, in float32; every evaluation runs the backbone only up to the de
 ``pool5``; :class:`~hfmech.vision.FeatureExtractor`) in channels-last memory, and each style layer's Gram loss is one
 fused op whose backward is a single matmul (:func:`~hfmech.style.losses.gram_style_loss`). ``precision="auto"``
 (default) runs those evaluations in bfloat16 on CPUs with AMX tiles (oneDNN's bfloat16 convolutions; VGG backbones
-only), float32 elsewhere; the Grams and losses are accumulated in float32, and the reported final losses are
-recomputed in float32. ``precision="float32"`` forces float32 throughout.
+only), float32 elsewhere; the Gram products are bfloat16 matmuls accumulated in float32, the losses are float32, and
+the reported final losses are recomputed in float32. ``precision="float32"`` forces float32 throughout.
 
 Defaults (layers, weights, steps, size) come from ``model.config.style_transfer`` merged over :class:`StyleSettings`,
 so a Hub repo defines its demo; any call argument overrides.
