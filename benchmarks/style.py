@@ -12,13 +12,16 @@ Run from the repository root (``make bench`` does)::
    the brief's "full VGG forward"; the tutorial itself trims after the last loss layer), a fixed 256 px size, the
    input clamped in every closure, L-BFGS with torch's defaults (no line search). Same backbone (vgg16-hed-trunk),
    same layers, same loss formulas and weights as hfmech (so the loss values are comparable), content
-   initialisation. The baseline runs ``steps`` evaluations; the target is its final loss × (1 + ``tolerance``, 1 %).
-   hfmech runs with its defaults (``precision="auto"``: bfloat16 evaluations on AMX CPUs) and, for reference, in
-   float32. **Every hfmech evaluation is rescored by the tutorial model itself** (float32, the image clamped to
-   [0, 1] as the baseline's closure clamps it; untimed, after the run), and its time to target is the time of the
-   first evaluation whose rescored loss is at or below the target — the baseline's criterion. ``--repeats`` rounds
-   (default 2) alternate the order (baseline first, then last) because the load on the shared machine drifts; the
-   ratio ``baseline / hfmech`` is taken within each round, and the JSON keeps every run's history and times.
+   initialisation. The baseline runs the largest of ``--steps`` (default ``30,300``; 300 is the tutorial's
+   ``num_steps``) evaluations; each entry N sets a target, the baseline's loss after N evaluations × (1 +
+   ``tolerance``, 1 %). hfmech runs with its defaults (``precision="auto"``: bfloat16 evaluations on AMX CPUs) and,
+   optionally, in float32, for the largest N plus a margin (``--extra-steps``). **Every hfmech evaluation is
+   rescored by the tutorial model itself** (float32, the image clamped to [0, 1] as the baseline's closure clamps it;
+   untimed, after the runs, stopping once every target is reached), and its time to a target is the time of the
+   first evaluation whose rescored loss is at or below it — the baseline's criterion. ``--repeats`` rounds (default
+   2) alternate the order (baseline first, then last) because the load on the shared machine drifts; the ratio
+   ``baseline / hfmech`` is taken within each round, and the JSON keeps every run's history and times. Then
+   per-evaluation times interleaved one by one, and per target the estimate per-evaluation ratio × evaluation ratio.
 2. **Peak RSS at 1024 px**: one L-BFGS evaluation of the hfmech pipeline at 1024 px in a fresh subprocess
    (``psutil``-sampled RSS and ``ru_maxrss``), against the same child's RSS before the transfer.
 
