@@ -12,13 +12,16 @@ Run from the repository root (``make bench`` does)::
    the brief's "full VGG forward"; the tutorial itself trims after the last loss layer), a fixed 256 px size, the
    input clamped in every closure, L-BFGS with torch's defaults (no line search). Same backbone (vgg16-hed-trunk),
    same layers, same loss formulas and weights as hfmech (so the loss values are comparable), content
-   initialisation. The baseline runs ``steps`` evaluations; the target is its final loss × (1 + ``tolerance``, 1 %).
-   hfmech runs with its defaults (``precision="auto"``: bfloat16 evaluations on AMX CPUs) and, for reference, in
-   float32. **Every hfmech evaluation is rescored by the tutorial model itself** (float32, the image clamped to
-   [0, 1] as the baseline's closure clamps it; untimed, after the run), and its time to target is the time of the
-   first evaluation whose rescored loss is at or below the target — the baseline's criterion. ``--repeats`` rounds
-   (default 2) alternate the order (baseline first, then last) because the load on the shared machine drifts; the
-   ratio ``baseline / hfmech`` is taken within each round, and the JSON keeps every run's history and times.
+   initialisation. The baseline runs the largest of ``--steps`` (default ``30,300``; 300 is the tutorial's
+   ``num_steps``) evaluations; each entry N sets a target, the baseline's loss after N evaluations × (1 +
+   ``tolerance``, 1 %). hfmech runs with its defaults (``precision="auto"``: bfloat16 evaluations on AMX CPUs) and,
+   optionally, in float32, for the largest N plus a margin (``--extra-steps``). **Every hfmech evaluation is
+   rescored by the tutorial model itself** (float32, the image clamped to [0, 1] as the baseline's closure clamps it;
+   untimed, after the runs, stopping once every target is reached), and its time to a target is the time of the
+   first evaluation whose rescored loss is at or below it — the baseline's criterion. ``--repeats`` rounds (default
+   2) alternate the order (baseline first, then last) because the load on the shared machine drifts; the ratio
+   ``baseline / hfmech`` is taken within each round, and the JSON keeps every run's history and times. Then
+   per-evaluation times interleaved one by one, and per target the estimate per-evaluation ratio × evaluation ratio.
 2. **Peak RSS at 1024 px**: one L-BFGS evaluation of the hfmech pipeline at 1024 px in a fresh subprocess
    (``psutil``-sampled RSS and ``ru_maxrss``), against the same child's RSS before the transfer.
 
@@ -271,14 +274,36 @@ def rss_child(size: int) -> None:
     )
 
 
+def rescore_until(tutorial, images, weights, targets, first_index=0):
+    """Float32 tutorial losses of ``images[first_index:]`` in order, stopping once every target has been reached
+    (the later images cannot change a time to target); ``None`` for the images before ``first_index`` and after."""
+    history = [None] * len(images)
+    remaining = sorted(targets, reverse=True)
+    with torch.no_grad():
+        for i in range(first_index, len(images)):
+            history[i] = float(tutorial_loss(tutorial, images[i].clamp(0.0, 1.0), weights))
+            while remaining and history[i] <= remaining[0]:
+                remaining.pop(0)
+            if not remaining:
+                break
+    return history
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="benchmarks/results/style.json")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=30, help="baseline L-BFGS evaluations (sets the target)")
     parser.add_argument(
-        "--extra-steps", type=int, default=5, help="hfmech evaluations beyond --steps (margin)"
+        "--steps",
+        default="30,300",
+        help="comma list of baseline L-BFGS evaluation counts; each sets a target (the baseline runs the largest)",
+    )
+    parser.add_argument(
+        "--extra-steps",
+        type=int,
+        default=None,
+        help="hfmech evaluations beyond the largest --steps (margin; default max(5, 10 %%))",
     )
     parser.add_argument("--repeats", type=int, default=2, help="baseline/hfmech rounds, order alternating")
     parser.add_argument(
@@ -287,12 +312,12 @@ def main() -> None:
     parser.add_argument(
         "--interleaved", type=int, default=8, help="rounds of one-by-one alternated evaluations (0: skip)"
     )
-    parser.add_argument("--rss-size", type=int, default=1024)
+    parser.add_argument("--rss-size", type=int, default=1024, help="0: skip the peak-RSS child")
     parser.add_argument(
         "--tolerance",
         type=float,
         default=0.01,
-        help="target = baseline final loss x (1 + tolerance), for both",
+        help="target = baseline loss after N evaluations x (1 + tolerance), for both",
     )
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -300,7 +325,10 @@ def main() -> None:
         rss_child(args.rss_child)
         return
     if args.quick:
-        args.size, args.steps, args.rss_size = 128, 10, 256
+        args.size, args.steps, args.rss_size = 128, "10", 256
+    checkpoints = sorted({int(k) for k in str(args.steps).split(",") if k.strip()})
+    max_steps = checkpoints[-1]
+    extra = args.extra_steps if args.extra_steps is not None else max(5, max_steps // 10)
 
     import hfmech
     from hfmech.hub import load_pipeline
@@ -330,25 +358,26 @@ def main() -> None:
     }
     chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
     runs = {"baseline": [], **{name: [] for name in chosen}}
+    images = {name: [] for name in chosen}
     order = ["baseline", *chosen]
     for repeat in range(args.repeats):
         for name in order if repeat % 2 == 0 else order[::-1]:  # alternate the order: load drifts
             if name == "baseline":
                 print(
-                    f"[{repeat}] baseline: tutorial-style, full forward, {args.steps} L-BFGS evaluations ..."
+                    f"[{repeat}] baseline: tutorial-style, full forward, {max_steps} L-BFGS evaluations ..."
                 )
-                hist, times = run_baseline(tutorial, content, args.steps, weights)
+                hist, times = run_baseline(tutorial, content, max_steps, weights)
                 runs[name].append({"loss_history": hist, "step_times": times, "loadavg": os.getloadavg()})
             else:
                 kwargs = {**common, **variants[name]}
                 n_scales = len(kwargs["scales"])
                 print(f"[{repeat}] {name} ...")
-                out, images = run_hfmech(pipe, content_pil, args.steps + args.extra_steps, kwargs)
-                first = (n_scales - 1) * (args.steps + args.extra_steps)  # first evaluation at the final size
+                out, evaluated = run_hfmech(pipe, content_pil, max_steps + extra, kwargs)
+                first = (n_scales - 1) * (max_steps + extra)  # first evaluation at the final size
+                images[name].append(evaluated)
                 runs[name].append(
                     {
                         "loss_history_own": out["loss_history"],
-                        "loss_history": [None] * first + rescore(tutorial, images[first:], weights),
                         "step_times": out["step_times"],
                         "first_final_index": first,
                         "loadavg": os.getloadavg(),
@@ -356,46 +385,59 @@ def main() -> None:
                 )
 
     # the same criterion for all: the first evaluation whose baseline-scored float32 loss is at or below the
-    # baseline's final loss (+ tolerance); hfmech's evaluations are rescored by the tutorial model itself
+    # baseline's loss after N evaluations (+ tolerance); hfmech's evaluations are rescored by the tutorial model
     base_hist = runs["baseline"][0]["loss_history"]
-    target = base_hist[-1] * (1 + args.tolerance)
-    for run in runs["baseline"]:
-        run["seconds_to_target"], index = time_to_target(run["loss_history"], run["step_times"], target)
-        run["evaluations_to_target"] = index + 1
-    base_times = [r["seconds_to_target"] for r in runs["baseline"]]
-    print(
-        f"  baseline loss {base_hist[0]:.4f} -> {base_hist[-1]:.4f}; target {target:.4f}; "
-        f"reached at {', '.join(f'{t:.1f}' for t in base_times)} s"
-    )
+    targets = {n: base_hist[n - 1] * (1 + args.tolerance) for n in checkpoints}
+    for name in chosen:  # untimed, after all runs
+        for run, evaluated in zip(runs[name], images[name]):
+            run["loss_history"] = rescore_until(
+                tutorial, evaluated, weights, list(targets.values()), run["first_final_index"]
+            )
+        images[name].clear()
+    print(f"  baseline loss {base_hist[0]:.4f} -> {base_hist[-1]:.4f} in {max_steps} evaluations")
     results = {}
-    for name in chosen:
-        per_repeat = []
-        for repeat, run in enumerate(runs[name]):
-            reached, index = time_to_target(
-                run["loss_history"], run["step_times"], target, run["first_final_index"]
-            )
-            base = runs["baseline"][repeat]["seconds_to_target"]
-            run.update(
-                seconds_to_target=reached,
-                evaluations_to_target=None if index is None else index + 1,
-                ratio_baseline_over_hfmech=None if reached is None else base / reached,
-            )
-            per_repeat.append(run["ratio_baseline_over_hfmech"])
-        ratios = [r for r in per_repeat if r is not None]
-        results[name] = {
-            "settings": {k: v for k, v in variants[name].items()},
-            "ratios": per_repeat,
-            "ratio_median": statistics.median(ratios) if ratios else None,
-            "runs": runs[name],
-        }
-        shown = ", ".join(
-            "not reached"
-            if r["seconds_to_target"] is None
-            else f"{r['seconds_to_target']:.1f} s / {r['evaluations_to_target']} evals "
-            f"({r['ratio_baseline_over_hfmech']:.2f}x)"
-            for r in runs[name]
+    for n, target in targets.items():
+        key = str(n)
+        base_reached = []
+        for run in runs["baseline"]:
+            seconds, index = time_to_target(run["loss_history"], run["step_times"], target)
+            base_reached.append({"seconds_to_target": seconds, "evaluations_to_target": index + 1})
+        print(
+            f"  target {n} evaluations: {target:.4f}; baseline reached it at "
+            + ", ".join(f"{r['seconds_to_target']:.1f}" for r in base_reached)
+            + " s"
         )
-        print(f"  {name}: to target {shown}")
+        results[key] = {"baseline_evaluations": n, "target": target, "baseline": base_reached}
+        for name in chosen:
+            per_repeat = []
+            for repeat, run in enumerate(runs[name]):
+                reached, index = time_to_target(
+                    run["loss_history"], run["step_times"], target, run["first_final_index"]
+                )
+                base = base_reached[repeat]["seconds_to_target"]
+                per_repeat.append(
+                    {
+                        "seconds_to_target": reached,
+                        "evaluations_to_target": None if index is None else index + 1,
+                        "ratio_baseline_over_hfmech": None if reached is None else base / reached,
+                    }
+                )
+            ratios = [
+                r["ratio_baseline_over_hfmech"] for r in per_repeat if r["seconds_to_target"] is not None
+            ]
+            results[key][name] = {
+                "settings": {k: v for k, v in variants[name].items()},
+                "repeats": per_repeat,
+                "ratio_median": statistics.median(ratios) if ratios else None,
+            }
+            shown = ", ".join(
+                "not reached"
+                if r["seconds_to_target"] is None
+                else f"{r['seconds_to_target']:.1f} s / {r['evaluations_to_target']} evals "
+                f"({r['ratio_baseline_over_hfmech']:.2f}x)"
+                for r in per_repeat
+            )
+            print(f"    {name}: {shown}")
 
     interleaved = {}
     if args.interleaved:
@@ -413,15 +455,34 @@ def main() -> None:
             }
             print(f"  {name}: median {median:.2f} s ({base_median / median:.2f}x)")
 
-    print(f"peak RSS at {args.rss_size} px (child process) ...")
-    proc = subprocess.run(
-        [sys.executable, __file__, "--rss-child", str(args.rss_size)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(CHILD_MARKER)), None)
-    rss = json.loads(line[len(CHILD_MARKER) :]) if line else {"error": proc.stderr[-2000:]}
+        # the load-robust estimate: per-evaluation ratio (interleaved) x baseline evaluations / hfmech evaluations
+        for key, per_target in results.items():
+            for name in chosen:
+                label = f"hfmech ({pipe.working_dtype('float32' if 'float32' in name else 'auto')})"
+                label = label.replace("torch.", "")
+                evals = [
+                    r["evaluations_to_target"]
+                    for r in per_target[name]["repeats"]
+                    if r["evaluations_to_target"] is not None
+                ]
+                if label in interleaved and evals:
+                    estimate = interleaved[label]["ratio_baseline_over_this"] * int(key) / max(evals)
+                    per_target[name]["ratio_estimate_interleaved"] = estimate
+                    print(
+                        f"  target {key}: {name}: {estimate:.2f}x (per-evaluation ratio x {key}/{max(evals)})"
+                    )
+
+    rss, line = {}, None
+    if args.rss_size:
+        print(f"peak RSS at {args.rss_size} px (child process) ...")
+        proc = subprocess.run(
+            [sys.executable, __file__, "--rss-child", str(args.rss_size)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(CHILD_MARKER)), None)
+        rss = json.loads(line[len(CHILD_MARKER) :]) if line else {"error": proc.stderr[-2000:]}
     if line:
         print(
             f"  RSS {rss['rss_before'] / 2**20:.0f} MiB before, peak {rss['rss_peak_sampled'] / 2**20:.0f} MiB "
@@ -445,19 +506,22 @@ def main() -> None:
         "weights": weights,
         "baseline": {
             "description": "tutorial-style: full VGG forward every evaluation, fixed size, LBFGS defaults",
-            "evaluations": args.steps,
-            "target": target,
+            "evaluations": max_steps,
             "tolerance": args.tolerance,
             "runs": runs["baseline"],
         },
-        "hfmech": results,
+        "targets": results,
+        "hfmech_runs": {name: runs[name] for name in chosen},
+        "hfmech_evaluations": max_steps + extra,
         "repeats": args.repeats,
         "per_evaluation_interleaved": interleaved,
         "peak_rss": rss,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, out)  # atomic
     print(f"wrote {out}")
 
 

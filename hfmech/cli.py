@@ -7,6 +7,7 @@
     hfmech analogy-eval QUESTIONS [--model NAME] [--method M] [--restrict-vocab N] [--json OUT.json]
     hfmech word2vec-train --data ... --out DIR [...]   (the recipe of ``python -m hfmech.analogy.train``)
     hfmech style CONTENT STYLE [STYLE...] -o OUT [--weights W...] [--size N] [--backbone NAME] [--keep-colors]
+                 [--precision auto|float32|bfloat16] [--pyramid-levels N]
     hfmech style-audio CONTENT STYLE -o OUT.wav [--steps N] [--seconds S] [--seed N] [--n-filters N] [--model NAME]
     hfmech sentiment "TEXT" [--model NAME] [--unit N] [--trace]
     hfmech sentiment-generate "The movie" [--clamp +1.0 | --clamp UNIT=VALUE ...] [--max-bytes N] [--seed N]
@@ -261,6 +262,8 @@ def _style(args) -> int:
         style_scale=args.style_scale,
         keep_colors=args.keep_colors,
         scales=args.scales,
+        precision=args.precision,
+        pyramid_levels=args.pyramid_levels,
     )
     StyleSettings().updated(**settings)  # range checks before the model and the images are loaded
     StyleTransferPipeline.blend_weights(args.style, args.weights)
@@ -537,6 +540,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["luminance", "histogram"],
         default=None,
         help="keep the content's colours: luminance-only transfer (default) or histogram matching",
+    )
+    st.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bfloat16"],
+        default=None,
+        help="dtype of every evaluation (auto: bfloat16 on CPUs with AMX for VGG backbones, else float32)",
+    )
+    st.add_argument(
+        "--pyramid-levels",
+        type=int,
+        default=None,
+        help="L-BFGS on a Laplacian pyramid with N coarser levels (default 3; 0 = plain pixels)",
     )
     st.add_argument("--seed", type=int, default=None)
     st.set_defaults(func=_style)

@@ -30,8 +30,8 @@ once per scale, in float32; every evaluation runs the backbone only up to the de
 ``pool5``; :class:`~hfmech.vision.FeatureExtractor`) in channels-last memory, and each style layer's Gram loss is one
 fused op whose backward is a single matmul (:func:`~hfmech.style.losses.gram_style_loss`). ``precision="auto"``
 (default) runs those evaluations in bfloat16 on CPUs with AMX tiles (oneDNN's bfloat16 convolutions; VGG backbones
-only), float32 elsewhere; the Grams and losses are accumulated in float32, and the reported final losses are
-recomputed in float32. ``precision="float32"`` forces float32 throughout.
+only), float32 elsewhere; the Gram products are bfloat16 matmuls accumulated in float32, the losses are float32, and
+the reported final losses are recomputed in float32. ``precision="float32"`` forces float32 throughout.
 
 Defaults (layers, weights, steps, size) come from ``model.config.style_transfer`` merged over :class:`StyleSettings`,
 so a Hub repo defines its demo; any call argument overrides.
@@ -460,11 +460,14 @@ class StyleTransferPipeline(Pipeline):
 
     @staticmethod
     def compose_pyramid(params: list[torch.Tensor]) -> torch.Tensor:
-        """``x = z_0 + Σ_k 2^-k · upsample(z_k)`` (bilinear), the image a Laplacian-pyramid parametrisation encodes."""
-        x = params[0]
-        for k, level in enumerate(params[1:], start=1):
-            up = F.interpolate(level, size=x.shape[-2:], mode="bilinear", align_corners=False)
-            x = x + PYRAMID_DECAY**k * up
+        """``x = z_0 + ½ up(z_1 + ½ up(z_2 + …))`` (bilinear ``up`` to the next finer level's size): the image a
+        Laplacian pyramid encodes, level k weighted 2^-k, reconstructed coarse to fine as in Burt & Adelson (1983)
+        and Mordvintsev's ``lap_merge``. Only one upsampling runs at full resolution (upsampling every level
+        straight to full size cost three: docs/style.md, "Speed")."""
+        x = params[-1]
+        for level in reversed(params[:-1]):
+            up = F.interpolate(x, size=level.shape[-2:], mode="bilinear", align_corners=False)
+            x = torch.add(level, up, alpha=PYRAMID_DECAY)
         return x
 
     def _optimise(self, img, objective, s: StyleSettings, history, times, start, bar, callback=None):

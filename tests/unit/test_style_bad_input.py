@@ -150,9 +150,27 @@ def test_cli_style_end_to_end(tiny_folder, images, tmp_path, capsys):
     assert "loss" in capsys.readouterr().out
 
 
+def test_cli_style_precision_and_pyramid_levels_reach_the_pipeline(tiny_folder, images, tmp_path):
+    from hfmech.hub import load_pipeline
+
+    content, style, _ = images
+    out = tmp_path / "cli.png"
+    args = ["style", str(content), str(style), "-o", str(out), "--backbone", str(tiny_folder)]
+    args += ["--steps", "4", "--size", "48", "--seed", "0", "--precision", "float32", "--pyramid-levels", "0"]
+    assert main(args) == 0
+    cli = np.asarray(Image.open(out).convert("RGB"), dtype=np.int16)
+    pipe = load_pipeline("style-transfer", str(tiny_folder))
+    common = dict(style=str(style), steps=4, size=48, seed=0, progress=False, precision="float32")
+    plain = np.asarray(pipe(str(content), pyramid_levels=0, **common)["image"], dtype=np.int16)
+    pyramid = np.asarray(pipe(str(content), pyramid_levels=3, **common)["image"], dtype=np.int16)
+    assert np.abs(cli - plain).max() == 0  # the same transfer as the pipeline with those settings
+    assert np.abs(cli - pyramid).max() > 0  # and not the default pyramid one
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
+        (["--pyramid-levels", "9"], "pyramid_levels"),
         (["--weights", "1"], "style weight"),
         (["--size", "0"], "size"),
         (["--steps", "-3"], "steps"),

@@ -92,16 +92,26 @@ def test_fused_gram_style_loss_equals_the_composition_with_its_gradient(channels
     assert grad_fused.is_contiguous(memory_format=torch.channels_last) == channels_last
 
 
-def test_fused_gram_style_loss_in_bfloat16_is_accumulated_in_float32():
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fused_gram_style_loss_in_bfloat16_is_accumulated_in_float32(channels_last):
+    # 4096 positions: a Gram summed in bfloat16 would be off by ~1 % (8-bit mantissa); float32 accumulation of the
+    # exact bfloat16 products leaves only the final rounding of the (C, C) result (~2^-9 relative)
     g = torch.Generator().manual_seed(1)
-    features = torch.rand(1, 8, 16, 16, generator=g)
-    target = gram_matrix(torch.rand(1, 8, 16, 16, generator=g))
-    low = features.bfloat16().requires_grad_(True)
+    features = torch.rand(1, 8, 64, 64, generator=g)
+    target = gram_matrix(torch.rand(1, 8, 64, 64, generator=g) * 0.9)
+    low = features.bfloat16()
+    if channels_last:
+        low = low.contiguous(memory_format=torch.channels_last)
+    low.requires_grad_(True)
     loss = gram_style_loss(low, target)
     (grad,) = torch.autograd.grad(loss, low)
     assert loss.dtype == torch.float32 and grad.dtype == torch.bfloat16
-    exact = style_layer_loss(gram_matrix(low.detach().float()), target)
-    torch.testing.assert_close(loss, exact, rtol=1e-5, atol=0)
+    assert grad.is_contiguous(memory_format=torch.channels_last) == channels_last
+    exact_in = low.detach().double().requires_grad_(True)
+    exact = style_layer_loss(gram_matrix(exact_in), target.double())
+    (exact_grad,) = torch.autograd.grad(exact, exact_in)
+    assert abs(float(loss) / float(exact) - 1) < 2e-3
+    assert float((grad.double() - exact_grad).norm() / exact_grad.norm()) < 1e-2
 
 
 def test_blended_grams_normalises_weights():
@@ -176,16 +186,25 @@ def test_loss_falls(pipe, optimizer):
 
 
 def test_bfloat16_working_precision_tracks_float32(pipe):
-    kwargs = dict(style=_image(2, stripes=True), steps=15, size=48, seed=0, progress=False)
+    kwargs = dict(style=_image(2, stripes=True), steps=30, size=48, seed=0, progress=False)
     seen = []
     low = pipe(
         _image(1), precision="bfloat16", callback_on_evaluation=lambda i, x, loss: seen.append(i), **kwargs
     )
     full = pipe(_image(1), precision="float32", **kwargs)
-    assert seen == list(range(15))
-    assert low["loss_history"][-1] < 0.5 * low["loss_history"][0]
-    # the same optimisation: the final float32 losses agree to a few per cent
-    assert low["style_loss"] == pytest.approx(full["style_loss"], rel=0.1)
+    assert seen == list(range(30))
+    assert low["loss_history"][0] == pytest.approx(
+        full["loss_history"][0], rel=0.03
+    )  # same start, bf16 rounding
+    assert low["loss_history"][-1] < 0.1 * low["loss_history"][0]
+
+    # the same optimisation: the final losses, recomputed in float32, agree to ~25 % (L-BFGS without line search
+    # amplifies rounding differences: on this 4-channel net the two runs' style terms differ by 1 % after 15
+    # evaluations and 18 % after 30, either way round; a wrong bfloat16 loss or gradient ends far from float32's)
+    def total(out):
+        return out["content_loss"] + 20.0 * out["style_loss"] + out["tv_loss"]
+
+    assert total(low) == pytest.approx(total(full), rel=0.25)
     assert pipe.working_dtype("float32") == torch.float32 and pipe.working_dtype("bfloat16") == torch.bfloat16
     assert pipe.working_dtype("auto") in (torch.float32, torch.bfloat16)
 
