@@ -58,6 +58,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from transformers import Pipeline
 
+from ..hub.hardware import cpu_has_amx_bf16
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
 from . import color
@@ -567,9 +568,8 @@ class StyleTransferPipeline(Pipeline):
             return torch.float32
         if precision == "bfloat16":
             return torch.bfloat16
-        amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
         vgg = getattr(getattr(self.model, "config", None), "model_type", None) == "hfmech-vgg"
-        if self.device.type == "cpu" and vgg and torch.backends.mkldnn.is_available() and amx():
+        if self.device.type == "cpu" and vgg and cpu_has_amx_bf16():
             return torch.bfloat16
         return torch.float32
 
