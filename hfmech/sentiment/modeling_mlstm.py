@@ -69,7 +69,7 @@ WN_EPSILON = 1e-12
 WORKSPACE_BYTES = 32 * 2**20
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: ``precision="auto"`` uses bfloat16 products from this hidden size up: the (B, H) × (H, 4H) products must be large
-#: enough for AMX tiles to beat float32 (measured: docs/sentiment.md, "Featurisation speed").
+#: enough for AMX tiles to beat float32 (measured: docs/sentiment.md, "Mixed precision").
 AUTO_BF16_MIN_HIDDEN = 512
 
 
@@ -293,9 +293,8 @@ def _scan_inplace(
         return
     hidden = c.shape[-1]
     state_c, state_h = c, h
-    mixed = (
-        wh.dtype != c.dtype
-    )  # low-precision products, float32 state and gates (see MLSTMForByteLM.featurize)
+    # mixed precision: low-precision recurrent products, float32 state and gates (MLSTMConfig.precision)
+    mixed = wh.dtype != c.dtype
     if mixed:
         h_low = torch.empty_like(c, dtype=wh.dtype)
         hm = torch.empty_like(h_low)
