@@ -248,7 +248,7 @@ class DrawingSpec:
         )
         on_ring = (index[None, :] < ring[:, None])[..., None, None]  # (B, N, 1, 1)
         xy = torch.where(on_ring, ring_xy, spoke_xy).clamp(0.02, 0.98)
-        raw["stroke_points"] = torch.log(xy / (1 - xy)) + jitter * torch.randn(xy.shape, generator=generator)
+        raw["stroke_points"] = torch.logit(xy) + jitter * torch.randn(xy.shape, generator=generator)
         # the ring and its spokes share one ink (a random one per drawing): one object, one colour
         p = len(self.palette)
         ink = torch.randint(p, (batch,), generator=generator)

@@ -285,8 +285,9 @@ def _scan_inplace(
 
     Each step is nine kernels and no allocation: ``hm = h·Wmh`` (mm, out=), ``m = hm ⊙ xm_t`` (mul_),
     ``z_t += m·Wh`` (addmm_ into the projection slice), ``σ`` over the three gates at once, ``tanh`` over ``u``,
-    ``c = f⊙c + i⊙u`` (mul, addcmul_), ``h = o⊙tanh(c)`` (tanh, mul). The arithmetic is the same as
-    :func:`mlstm_scan`'s, only the memory is reused.
+    ``c = f⊙c + i⊙u`` (mul, addcmul_), ``h = o⊙tanh(c)`` (tanh, mul); the mixed path adds two (the cast of ``h``,
+    and ``z_t += m·Wh`` as a low-precision mm then an add). The arithmetic is the same as :func:`mlstm_scan`'s, only
+    the memory is reused.
     """
     steps = xz.shape[0]
     if steps == 0:
@@ -312,14 +313,11 @@ def _scan_inplace(
     c_outs = c_seq.unbind(0) if c_seq is not None else None
     h_outs = h_seq.unbind(0) if h_seq is not None else None
     for t in range(steps):
+        torch.mm(h_low.copy_(h) if mixed else h, wmh, out=hm)
+        hm.mul_(xms[t])
         if mixed:
-            h_low.copy_(h)
-            torch.mm(h_low, wmh, out=hm)
-            hm.mul_(xms[t])
             zs[t].add_(torch.mm(hm, wh, out=mz))
         else:
-            torch.mm(h, wmh, out=hm)
-            hm.mul_(xms[t])
             zs[t].addmm_(hm, wh)
         gates[t].sigmoid_()
         updates[t].tanh_()
