@@ -18,9 +18,11 @@ matrices at ``relu1_1 … relu5_1`` with the style image's (formulas and normali
 - **Coarse-to-fine**: ``scales`` (a list of longer-side sizes, or ``"auto"``: halve ``size`` while the half is at
   least ``AUTO_MIN_SIDE``; an explicit list replaces ``size``, its largest entry is the output) — each scale
   starts from the previous result, upsampled.
-- **Optimisers**: L-BFGS (default; ``steps`` function evaluations per scale, no early stopping, as neural-style;
-  ``line_search="strong_wolfe"`` optional, the random multi-scale config's default) or
-  Adam (``steps`` updates, pixels clamped to ``[0, 1]`` after each).
+- **Optimisers**: L-BFGS (default; ``steps`` function evaluations per scale — one integer, or a list with one count
+  per scale — no early stopping, as neural-style; ``line_search="strong_wolfe"`` optional, the random multi-scale
+  config's default) or Adam (``steps`` updates, pixels clamped to ``[0, 1]`` after each). Every evaluation scores the
+  image clamped to ``[0, 1]``, the image that is returned, so the loss optimised is the loss of the output (pixels
+  pushed out of range get no gradient; through the pyramid's coarser levels they can still come back).
 - **init**: ``content`` | ``noise`` (uniform, seeded) | ``style`` (the first style, resized).
 - **pyramid_levels** (default 3; 0 = plain pixels): L-BFGS optimises a Laplacian-pyramid parametrisation of the image
   (same loss, same output space; a low-frequency preconditioner, :meth:`StyleTransferPipeline.compose_pyramid`).
@@ -136,9 +138,13 @@ class StyleSettings:
             value = getattr(self, name)
             check(number(value) and value >= 0, f"{name} must be a finite number >= 0, got {value!r}")
         check(self.content_weight + self.style_weight > 0, "content_weight and style_weight cannot both be 0")
+        def count(value) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 5000
+
         check(
-            isinstance(self.steps, int) and not isinstance(self.steps, bool) and 0 <= self.steps <= 5000,
-            f"steps must be an integer in 0..5000, got {self.steps!r}",
+            count(self.steps)
+            or (isinstance(self.steps, list | tuple) and len(self.steps) > 0 and all(map(count, self.steps))),
+            f"steps must be an integer in 0..5000 (or a list of them, one per scale), got {self.steps!r}",
         )
         check(
             self.optimizer in OPTIMIZERS,
@@ -192,6 +198,13 @@ class StyleSettings:
             check(
                 ok, f"scales must be 'auto' or a list of sizes in {MIN_SIDE}..{MAX_SIDE}, got {self.scales!r}"
             )
+        if isinstance(self.steps, list | tuple):
+            n_scales = len(self.scale_sizes())
+            check(
+                len(self.steps) == n_scales,
+                f"steps lists {len(self.steps)} counts but there are {n_scales} scales {self.scale_sizes()}: "
+                "give one count per scale, or one integer",
+            )
         for name in ("content_layers", "style_layers"):
             value = getattr(self, name)
             check(
@@ -205,6 +218,13 @@ class StyleSettings:
                 and all(number(w) and w >= 0 for w in self.style_layer_weights),
                 f"style_layer_weights must be numbers >= 0, got {self.style_layer_weights!r}",
             )
+
+    def steps_per_scale(self, n_scales: int) -> list[int]:
+        """Evaluations at each of ``n_scales`` scales, coarse to fine: ``steps`` at every scale, or the list (one
+        entry per scale)."""
+        if isinstance(self.steps, int):
+            return [self.steps] * n_scales
+        return [int(n) for n in self.steps]  # validate() checked the length
 
     def scale_sizes(self) -> list[int]:
         """The longer side at each scale, coarse to fine; the last is ``size``."""
@@ -240,7 +260,7 @@ class StyleTransferPipeline(Pipeline):
 
     ``loss_history`` is in the working precision (bfloat16 evaluations under ``precision="auto"`` on AMX CPUs);
     ``callback_on_evaluation(index, pixels, loss)`` is called after every evaluation with the evaluated image
-    ``(1, 3, H, W)`` (detached, not clamped; copy it to keep it) — benchmarks rescore those in float32.
+    ``(1, 3, H, W)`` (detached, clamped to ``[0, 1]``; copy it to keep it) — benchmarks rescore those in float32.
     """
 
     _load_tokenizer = False
@@ -372,11 +392,11 @@ class StyleTransferPipeline(Pipeline):
         )
 
         sizes = s.scale_sizes()
+        steps = s.steps_per_scale(len(sizes))
         history, times, img = [], [], None
         start = time.perf_counter()
-        total_steps = s.steps * len(sizes)
-        bar = tqdm(total=total_steps, desc="style transfer", disable=progress is False)
-        for side in sizes:
+        bar = tqdm(total=sum(steps), desc="style transfer", disable=progress is False)
+        for side, n_steps in zip(sizes, steps):
             content = image_to_tensor(resize_long_side(content_pil, side)).to(self.device)
             styles = [
                 image_to_tensor(resize_long_side(p, max(MIN_SIDE, round(s.style_scale * side)))).to(
@@ -404,7 +424,9 @@ class StyleTransferPipeline(Pipeline):
 
             img = self.initial_image(s.init, content, styles[0], img, generator)
             objective = self._objective(working, content_targets, style_targets, layer_weights, s)
-            img = self._optimise(img, objective, s, history, times, start, bar, callback_on_evaluation)
+            img = self._optimise(
+                img, objective, s, n_steps, history, times, start, bar, callback_on_evaluation
+            )
         bar.close()
 
         with torch.no_grad():  # the final terms in float32, whatever the working precision
@@ -471,9 +493,9 @@ class StyleTransferPipeline(Pipeline):
             x = torch.add(level, up, alpha=PYRAMID_DECAY)
         return x
 
-    def _optimise(self, img, objective, s: StyleSettings, history, times, start, bar, callback=None):
+    def _optimise(self, img, objective, s: StyleSettings, steps, history, times, start, bar, callback=None):
         img = img.detach().clone()
-        if s.steps == 0:
+        if steps == 0:
             return img
         # L-BFGS works on a Laplacian pyramid of the image (pyramid_levels coarser levels, zero at the start, so the
         # first evaluation is the initial image): the gradient of a level-k pixel sums the full-resolution gradient
@@ -485,7 +507,9 @@ class StyleTransferPipeline(Pipeline):
         params = self.pyramid_parameters(img, levels)
 
         def evaluate():
-            pixels = self.compose_pyramid(params)
+            # the loss of the clamped image, the one returned: unclamped, L-BFGS wins its last ~1 % of loss with
+            # out-of-range pixels that the output's clamp then discards (measured: docs/style.md, "Speed")
+            pixels = self.compose_pyramid(params).clamp(0.0, 1.0)
             loss, _ = objective(pixels)
             loss.backward()
             history.append(float(loss.detach()))
@@ -502,8 +526,8 @@ class StyleTransferPipeline(Pipeline):
             opt = torch.optim.LBFGS(
                 params,
                 lr=s.learning_rate or 1.0,
-                max_iter=s.steps,
-                max_eval=s.steps,
+                max_iter=steps,
+                max_eval=steps,
                 tolerance_grad=-1,
                 tolerance_change=-1,
                 history_size=100,
@@ -518,14 +542,14 @@ class StyleTransferPipeline(Pipeline):
         else:
             img = params[0]
             opt = torch.optim.Adam([img], lr=s.learning_rate or 0.02)
-            for _ in range(s.steps):
+            for _ in range(steps):
                 opt.zero_grad()
                 evaluate()
                 opt.step()
                 with torch.no_grad():
                     img.clamp_(0.0, 1.0)
         with torch.no_grad():
-            return self.compose_pyramid(params).detach()
+            return self.compose_pyramid(params).clamp(0.0, 1.0)
 
     @staticmethod
     def initial_image(init, content, style, previous, generator):

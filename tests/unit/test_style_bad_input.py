@@ -91,6 +91,9 @@ def test_no_style_and_mismatched_weights(pipe, images):
         {"size": 64.5},
         {"steps": -1},
         {"steps": 2.5},
+        {"steps": []},
+        {"steps": [2, 2]},  # two counts for one scale
+        {"steps": [2, -1], "scales": [32, 48]},
         {"content_weight": -1},
         {"style_weight": float("nan")},
         {"tv_weight": float("inf")},
