@@ -138,6 +138,7 @@ class StyleSettings:
             value = getattr(self, name)
             check(number(value) and value >= 0, f"{name} must be a finite number >= 0, got {value!r}")
         check(self.content_weight + self.style_weight > 0, "content_weight and style_weight cannot both be 0")
+
         def count(value) -> bool:
             return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 5000
 

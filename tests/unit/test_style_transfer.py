@@ -271,7 +271,9 @@ def test_steps_per_scale(pipe):
 
 def test_every_evaluation_scores_the_clamped_image_that_is_returned(pipe):
     # content init at pure black and white and a strong style pull: unclamped, L-BFGS pushes pixels out of range
-    content = Image.fromarray(np.where(np.indices((40, 48)).sum(0) % 2, 255, 0).astype(np.uint8)).convert("RGB")
+    content = Image.fromarray(np.where(np.indices((40, 48)).sum(0) % 2, 255, 0).astype(np.uint8)).convert(
+        "RGB"
+    )
     seen = []
     out = pipe(
         content,
