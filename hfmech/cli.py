@@ -252,7 +252,7 @@ def _style(args) -> int:
     out_path = _check_output(args.output)
     settings = dict(
         size=args.size,
-        steps=args.steps,
+        steps=args.steps[0] if args.steps and len(args.steps) == 1 else args.steps,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,
         init=args.init,
@@ -265,7 +265,12 @@ def _style(args) -> int:
         precision=args.precision,
         pyramid_levels=args.pyramid_levels,
     )
-    StyleSettings().updated(**settings)  # range checks before the model and the images are loaded
+    # range checks before the model and the images are loaded (a per-scale steps list is checked against the
+    # number of scales by the pipeline, which knows the model's default size)
+    early = dict(
+        settings, steps=settings["steps"][0] if isinstance(settings["steps"], list) else settings["steps"]
+    )
+    StyleSettings().updated(**early)
     StyleTransferPipeline.blend_weights(args.style, args.weights)
     pipe = _load_pipeline("style-transfer", args.backbone)
     result = pipe(args.content, style=args.style, style_weights=args.weights, seed=args.seed, **settings)
@@ -525,7 +530,13 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument(
         "--scales", type=int, nargs="+", default=None, help="coarse-to-fine sizes (default: auto)"
     )
-    st.add_argument("--steps", type=int, default=None, help="optimiser steps per scale")
+    st.add_argument(
+        "--steps",
+        type=int,
+        nargs="+",
+        default=None,
+        help="optimiser steps per scale: one count for every scale, or one per scale (coarse to fine)",
+    )
     st.add_argument("--optimizer", choices=["lbfgs", "adam"], default=None)
     st.add_argument("--learning-rate", type=float, default=None)
     st.add_argument("--init", choices=["content", "noise", "style"], default=None)

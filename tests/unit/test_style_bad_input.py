@@ -170,6 +170,14 @@ def test_cli_style_precision_and_pyramid_levels_reach_the_pipeline(tiny_folder, 
     assert np.abs(cli - pyramid).max() > 0  # and not the default pyramid one
 
 
+def test_cli_style_steps_per_scale(tiny_folder, images, tmp_path):
+    content, style, _ = images
+    out = tmp_path / "two.png"
+    args = ["style", str(content), str(style), "-o", str(out), "--backbone", str(tiny_folder), "--seed", "0"]
+    assert main([*args, "--scales", "32", "48", "--steps", "3", "1"]) == 0
+    assert Image.open(out).size == (48, 36)
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -177,6 +185,7 @@ def test_cli_style_precision_and_pyramid_levels_reach_the_pipeline(tiny_folder, 
         (["--weights", "1"], "style weight"),
         (["--size", "0"], "size"),
         (["--steps", "-3"], "steps"),
+        (["--steps", "4", "2", "--scales", "48"], "one count per scale"),
         (["--style-weight", "-1"], "style_weight"),
     ],
 )
