@@ -132,6 +132,7 @@ def phase_draw(args, work: Path) -> None:
             "resolution": args.resolution,
             "stop_probability": args.stop_probability,
             "strokes": args.strokes,
+            "blobs": args.blobs,
         }.items()
         if v is not None
     }
@@ -361,6 +362,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--resolution", type=int, default=None)
     parser.add_argument("--strokes", type=int, default=None)
+    parser.add_argument("--blobs", type=int, default=None)
     parser.add_argument("--stop-probability", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epsilon", type=float, default=4 / 255)
