@@ -201,7 +201,7 @@ def bench_featurize(model, texts, batch_size, repeats=2, batched_baseline=True):
         "target_speedup": SPEED_TARGET,
         "max_abs_diff": float(np.abs(ours - base).max()),
     }
-    result["precision"] = str(model.recurrence_dtype()).replace("torch.", "")
+    result["precision"] = model.recurrence_precision()
     if result["precision"] != "float32":
         # the same featurisation with float32 products, timed beside a naive run: how much of the speed-up is
         # the mixed-precision products and how much the batching / gathering / in-place recurrence

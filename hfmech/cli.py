@@ -250,9 +250,12 @@ def _style(args) -> int:
     from .vision.image_io import save_image_atomic
 
     out_path = _check_output(args.output)
+    steps = (
+        args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
+    )  # one count, or one per scale
     settings = dict(
         size=args.size,
-        steps=args.steps[0] if args.steps and len(args.steps) == 1 else args.steps,
+        steps=steps,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,
         init=args.init,
@@ -267,10 +270,7 @@ def _style(args) -> int:
     )
     # range checks before the model and the images are loaded (a per-scale steps list is checked against the
     # number of scales by the pipeline, which knows the model's default size)
-    early = dict(
-        settings, steps=settings["steps"][0] if isinstance(settings["steps"], list) else settings["steps"]
-    )
-    StyleSettings().updated(**early)
+    StyleSettings().updated(**dict(settings, steps=steps[0] if isinstance(steps, list) else steps))
     StyleTransferPipeline.blend_weights(args.style, args.weights)
     pipe = _load_pipeline("style-transfer", args.backbone)
     result = pipe(args.content, style=args.style, style_weights=args.weights, seed=args.seed, **settings)

@@ -362,9 +362,7 @@ def evaluate_mlstm(args) -> dict:
     model_id = hashlib.sha256(
         b"".join(p.read_bytes() for p in sorted(Path(path).glob("*.safetensors")))
     ).hexdigest()[:16]
-    products = str(model.recurrence_dtype()).replace(
-        "torch.", ""
-    )  # config.precision ("auto": bf16 on AMX CPUs)
+    products = model.recurrence_precision()  # config.precision ("auto": bf16 on AMX CPUs)
     suffix = "" if products == "float32" else f"-{products}"  # cached features are per precision
     cache = FeatureCache(
         lambda texts: model.featurize(texts, state=args.state, batch_size=args.batch_size),

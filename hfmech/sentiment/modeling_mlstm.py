@@ -423,6 +423,10 @@ class MLSTMForByteLM(PreTrainedModel):
             return torch.bfloat16
         return self.wx.dtype
 
+    def recurrence_precision(self, precision: str | None = None) -> str:
+        """:meth:`recurrence_dtype` as a name, ``"float32"`` or ``"bfloat16"`` (reports, cache folder names)."""
+        return str(self.recurrence_dtype(precision)).removeprefix("torch.")
+
     def inference_weights(
         self, precision: str | None = None
     ) -> tuple[dict, tuple[torch.Tensor, torch.Tensor]]:

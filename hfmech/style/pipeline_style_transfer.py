@@ -494,6 +494,14 @@ class StyleTransferPipeline(Pipeline):
             x = torch.add(level, up, alpha=PYRAMID_DECAY)
         return x
 
+    @classmethod
+    def pixels(cls, params: list[torch.Tensor]) -> torch.Tensor:
+        """The image the parameters stand for, ``clamp(compose_pyramid(params), 0, 1)`` ``(1, 3, H, W)``: what every
+        evaluation scores and what the pipeline returns. Unclamped, L-BFGS wins its last ~1 % of loss with
+        out-of-range pixels that the output's clamp then discards (measured: docs/style.md, "Speed"); clamped,
+        such pixels get no gradient, and can still come back through the pyramid's coarser levels."""
+        return cls.compose_pyramid(params).clamp(0.0, 1.0)
+
     def _optimise(self, img, objective, s: StyleSettings, steps, history, times, start, bar, callback=None):
         img = img.detach().clone()
         if steps == 0:
@@ -508,9 +516,7 @@ class StyleTransferPipeline(Pipeline):
         params = self.pyramid_parameters(img, levels)
 
         def evaluate():
-            # the loss of the clamped image, the one returned: unclamped, L-BFGS wins its last ~1 % of loss with
-            # out-of-range pixels that the output's clamp then discards (measured: docs/style.md, "Speed")
-            pixels = self.compose_pyramid(params).clamp(0.0, 1.0)
+            pixels = self.pixels(params)  # the clamped image, the one returned
             loss, _ = objective(pixels)
             loss.backward()
             history.append(float(loss.detach()))
@@ -550,7 +556,7 @@ class StyleTransferPipeline(Pipeline):
                 with torch.no_grad():
                     img.clamp_(0.0, 1.0)
         with torch.no_grad():
-            return self.compose_pyramid(params).clamp(0.0, 1.0)
+            return self.pixels(params)
 
     @staticmethod
     def initial_image(init, content, style, previous, generator):

@@ -287,8 +287,18 @@ def test_every_evaluation_scores_the_clamped_image_that_is_returned(pipe):
         callback_on_evaluation=lambda i, x, loss: seen.append(x.clone()),
     )
     assert all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in seen)
-    # the returned image is the last L-BFGS iterate, clamped: its float32 loss is the objective's at that point
     assert out["loss_history"][-1] < out["loss_history"][0]
+
+
+def test_reported_losses_are_those_of_the_returned_image():
+    # from noise on a random multi-scale net L-BFGS pushes pixels far out of [0, 1]; the reported style loss must be
+    # the returned (clamped) picture's, re-measured here by a 0-step call on that picture (uint8-rounded)
+    model = RandomMultiscaleModel(RandomMultiscaleConfig(filter_sizes=[3, 7, 15], filters_per_scale=8))
+    multiscale = StyleTransferPipeline(model=model)
+    kwargs = dict(style=_image(2, stripes=True), content_weight=0.0, size=48, seed=0, progress=False)
+    out = multiscale(_image(1), init="noise", steps=10, **kwargs)
+    again = multiscale(out["image"], init="content", steps=0, **kwargs)
+    assert out["style_loss"] == pytest.approx(again["style_loss"], rel=0.05)
 
 
 def test_auto_scales():
