@@ -34,6 +34,7 @@ setup-dev: $(VENV)/.dev-stamp
 
 zoo: setup
 	$(VENV)/bin/hfmech zoo build efficientnet-lite0-imagenet
+	$(VENV)/bin/hfmech zoo build efficientnet-lite1-imagenet
 	$(VENV)/bin/hfmech zoo build efficientnet-lite2-imagenet
 	$(VENV)/bin/hfmech zoo build glove-6b-50d
 	$(VENV)/bin/hfmech zoo build cbow-imdb

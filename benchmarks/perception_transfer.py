@@ -48,19 +48,27 @@ CLASSES = [
     "traffic light", "hourglass",
 ]  # fmt: skip
 
-TRAINING = {
-    "efficientnet-lite0": "efficientnet-lite0-imagenet",
-    "efficientnet-lite2": "efficientnet-lite2-imagenet",
-}
+
+def _training_names(args) -> list[str]:
+    from hfmech.perception.zoo_ensemble import TRAINING_MEMBERS
+
+    if not args.training_members:
+        return list(TRAINING_MEMBERS)
+    return [
+        m if m.startswith("efficientnet-") else f"efficientnet-{m}" for m in args.training_members.split(",")
+    ]
 
 
-def _training_members():
+def _training_members(args):
     from transformers import AutoModelForImageClassification
 
     from hfmech.hub import zoo
+    from hfmech.perception.zoo_ensemble import OPTIONAL_TRAINING_MEMBERS, TRAINING_MEMBERS
 
+    known = {**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS}
     return {
-        k: AutoModelForImageClassification.from_pretrained(zoo.build(v)).eval() for k, v in TRAINING.items()
+        k: AutoModelForImageClassification.from_pretrained(zoo.build(known[k])).eval()
+        for k in _training_names(args)
     }
 
 
@@ -91,7 +99,9 @@ def phase_pgd(args, work: Path) -> None:
     classes = resolve_classes(CLASSES[: args.classes], args.classes)
     x0 = torch.stack([photos[i % len(photos)] for i in range(len(classes))])
     sources = [names[i % len(names)] for i in range(len(classes))]
-    members = {k: fold_batchnorm(m) for k, m in _training_members().items()}  # same function, faster on CPU
+    members = {
+        k: fold_batchnorm(m) for k, m in _training_members(args).items()
+    }  # same function, faster on CPU
     ensemble = MeanLogProbEnsemble(members)
     t0 = time.time()
     adv = pgd_attack(
@@ -119,7 +129,7 @@ def phase_draw(args, work: Path) -> None:
     from hfmech.perception.zoo_ensemble import build_ensemble
     from hfmech.vision.image_io import save_image_atomic
 
-    model, _ = build_ensemble(judges=False)
+    model, _ = build_ensemble(judges=False, training=_training_names(args))
     engine = PerceptionEnginePipeline(model=model)
     # only what the command line sets; everything else is the pipeline's default (the JSON records the settings
     # each drawing was actually made with)
@@ -155,6 +165,7 @@ def phase_draw(args, work: Path) -> None:
             "training_scores": out["scores"]["training"],
             "training_ranks": out["ranks"]["training"],
             "settings": settings,
+            "training_members": _training_names(args),
             "effective_settings": out["settings"],
             "loadavg": os.getloadavg(),
         }
@@ -213,9 +224,11 @@ def phase_evaluate(args, work: Path) -> dict:
 
     records = sorted(work.glob("[0-9][0-9]_*.json"))
     judges = load_judges(DEFAULT_JUDGES)
-    training = _training_members()
+    training = _training_members(args)
+    result_training_members = list(training)
     result: dict = {
-        "claim": "drawings transfer to held-out judges; PGD examples made on the same ensemble do not"
+        "claim": "drawings transfer to held-out judges; PGD examples made on the same ensemble do not",
+        "training_members": result_training_members,
     }
     if (work / "validation.json").is_file():
         result["judges_validation"] = json.loads((work / "validation.json").read_text())
@@ -364,6 +377,11 @@ def main(argv=None) -> int:
     parser.add_argument("--strokes", type=int, default=None)
     parser.add_argument("--blobs", type=int, default=None)
     parser.add_argument("--stop-probability", type=float, default=None)
+    parser.add_argument(
+        "--training-members",
+        default=None,
+        help="comma-separated training ensemble, e.g. lite0,lite1,lite2 (default: the zoo ensemble's, Lite0 + Lite2)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epsilon", type=float, default=4 / 255)
     parser.add_argument("--pgd-step", type=float, default=1 / 255)

@@ -20,6 +20,11 @@ TRAINING_MEMBERS = {
     "efficientnet-lite0": "efficientnet-lite0-imagenet",
     "efficientnet-lite2": "efficientnet-lite2-imagenet",
 }
+#: Further ImageNet classifiers the zoo can build, for larger training ensembles (``build_ensemble(training=…)``);
+#: not in the default ensemble (each member adds its forward and backward to every step).
+OPTIONAL_TRAINING_MEMBERS = {
+    "efficientnet-lite1": "efficientnet-lite1-imagenet",
+}
 JUDGE_MEMBERS = {
     "mobilenet-v1-0.25-128": "coral-mobilenet-v1-025-128",
     "mobilenet-v1-0.50-160": "coral-mobilenet-v1-050-160",
@@ -41,12 +46,20 @@ PERCEPTION_ENGINE_DEFAULTS = {
 }
 
 
-def build_ensemble(judges: bool = True):
-    """Load the members from their zoo builds and assemble the ensemble; returns ``(model, skipped judges)``."""
+def build_ensemble(judges: bool = True, training: list[str] | None = None):
+    """Load the members from their zoo builds and assemble the ensemble; returns ``(model, skipped judges)``.
+
+    ``training``: member names from :data:`TRAINING_MEMBERS` / :data:`OPTIONAL_TRAINING_MEMBERS` (default: the
+    former, Lite0 and Lite2)."""
     from .modeling_perception_ensemble import PerceptionEnsembleModel
 
+    known = {**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS}
+    training = list(TRAINING_MEMBERS) if training is None else list(training)
+    unknown = [name for name in training if name not in known]
+    if unknown or not training:
+        raise ValueError(f"training members must be a non-empty subset of {sorted(known)}, got {training!r}")
     members, names, roles, skipped = [], [], [], {}
-    for name, entry in TRAINING_MEMBERS.items():
+    for name, entry in ((n, known[n]) for n in training):
         members.append(AutoModelForImageClassification.from_pretrained(zoo.build(entry)).eval())
         names.append(name)
         roles.append("training")

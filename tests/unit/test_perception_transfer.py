@@ -179,3 +179,11 @@ def test_pgd_on_an_ensemble_and_degenerate_settings():
         pgd_attack(ensemble, images, [1, 2], epsilon=4)
     with pytest.raises(TransferInputError, match="steps"):
         pgd_attack(ensemble, images, [1, 2], steps=-1)
+
+
+@pytest.mark.parametrize("training", [["efficientnet-lite9"], [], ["lite0"]])
+def test_build_ensemble_rejects_unknown_training_members(training):
+    from hfmech.perception.zoo_ensemble import build_ensemble
+
+    with pytest.raises(ValueError, match="training members"):
+        build_ensemble(judges=False, training=training)
