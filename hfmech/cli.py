@@ -8,6 +8,7 @@
     hfmech word2vec-train --data ... --out DIR [...]   (the recipe of ``python -m hfmech.analogy.train``)
     hfmech style CONTENT STYLE [STYLE...] -o OUT [--weights W...] [--size N] [--backbone NAME] [--keep-colors]
                  [--precision auto|float32|bfloat16] [--pyramid-levels N]
+                 [--lbfgs-history N]
     hfmech style-audio CONTENT STYLE -o OUT.wav [--steps N] [--seconds S] [--seed N] [--n-filters N] [--model NAME]
     hfmech sentiment "TEXT" [--model NAME] [--unit N] [--trace]
     hfmech sentiment-generate "The movie" [--clamp +1.0 | --clamp UNIT=VALUE ...] [--max-bytes N] [--seed N]
@@ -267,6 +268,7 @@ def _style(args) -> int:
         scales=args.scales,
         precision=args.precision,
         pyramid_levels=args.pyramid_levels,
+        lbfgs_history=args.lbfgs_history,
     )
     # range checks before the model and the images are loaded (a per-scale steps list is checked against the
     # number of scales by the pipeline, which knows the model's default size)
@@ -563,6 +565,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="L-BFGS on a Laplacian pyramid with N coarser levels (default 3; 0 = plain pixels)",
+    )
+    st.add_argument(
+        "--lbfgs-history",
+        type=int,
+        default=None,
+        help="L-BFGS correction pairs kept (neural-style's -lbfgs_num_correction; default 30)",
     )
     st.add_argument("--seed", type=int, default=None)
     st.set_defaults(func=_style)

@@ -23,6 +23,8 @@ matrices at ``relu1_1 … relu5_1`` with the style image's (formulas and normali
   config's default) or Adam (``steps`` updates, pixels clamped to ``[0, 1]`` after each). Every evaluation scores the
   image clamped to ``[0, 1]``, the image that is returned, so the loss optimised is the loss of the output (pixels
   pushed out of range get no gradient; through the pyramid's coarser levels they can still come back).
+  ``lbfgs_history`` (default 30) correction pairs are kept: neural-style's 100 cost a quarter of every
+  evaluation in memory traffic at 256 px and saved 4 % of the evaluations (docs/style.md, "Speed").
 - **init**: ``content`` | ``noise`` (uniform, seeded) | ``style`` (the first style, resized).
 - **pyramid_levels** (default 3; 0 = plain pixels): L-BFGS optimises a Laplacian-pyramid parametrisation of the image
   (same loss, same output space; a low-frequency preconditioner, :meth:`StyleTransferPipeline.compose_pyramid`).
@@ -73,6 +75,11 @@ OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 KEEP_COLORS = ("luminance", "histogram")
 PRECISIONS = ("auto", "float32", "bfloat16")
+#: L-BFGS correction pairs kept (neural-style's ``-lbfgs_num_correction``). neural-style, torch.optim.LBFGS and Gatys'
+#: PyTorch reference code keep 100; scipy's L-BFGS-B (the Keras example's optimiser) keeps 10. The two-loop recursion reads every stored pair twice per evaluation, and at
+#: 100 pairs of 256 px images (~210 MB) that costs about a quarter of an evaluation on a 2-core CPU, while 30 pairs
+#: need about as many evaluations to the same loss (measured: docs/style.md, "Speed").
+LBFGS_HISTORY = 30
 PYRAMID_DECAY = 0.5  # weight 2^-k of pyramid level k (weights 1 were slower: docs/style.md)
 
 
@@ -97,6 +104,7 @@ class StyleSettings:
     steps: int = 100
     optimizer: str = "lbfgs"
     line_search: str | None = None
+    lbfgs_history: int = LBFGS_HISTORY
     learning_rate: float | None = None
     init: str = "content"
     size: int = 384
@@ -158,6 +166,12 @@ class StyleSettings:
         check(
             self.line_search in (None, "strong_wolfe"),
             f"line_search must be None or 'strong_wolfe', got {self.line_search!r}",
+        )
+        check(
+            isinstance(self.lbfgs_history, int)
+            and not isinstance(self.lbfgs_history, bool)
+            and 1 <= self.lbfgs_history <= 1000,
+            f"lbfgs_history must be an integer in 1..1000, got {self.lbfgs_history!r}",
         )
         check(self.init in INITS, f"init must be one of {', '.join(INITS)}, got {self.init!r}")
         check(
@@ -294,6 +308,7 @@ class StyleTransferPipeline(Pipeline):
         steps=None,
         optimizer=None,
         line_search=None,
+        lbfgs_history=None,
         learning_rate=None,
         init=None,
         size=None,
@@ -317,6 +332,7 @@ class StyleTransferPipeline(Pipeline):
             steps=steps,
             optimizer=optimizer,
             line_search=line_search,
+            lbfgs_history=lbfgs_history,
             learning_rate=learning_rate,
             init=init,
             size=size,
@@ -527,7 +543,7 @@ class StyleTransferPipeline(Pipeline):
             return loss
 
         if s.optimizer == "lbfgs":
-            # neural-style: no early stopping (tolerances -1), `steps` evaluations, history 100, no line search by
+            # neural-style: no early stopping (tolerances -1), `steps` evaluations, no line search by
             # default (fewer evaluations to a given loss on VGG); "strong_wolfe" for the random multi-scale net,
             # where L-BFGS without it diverged from noise
             opt = torch.optim.LBFGS(
@@ -537,7 +553,7 @@ class StyleTransferPipeline(Pipeline):
                 max_eval=steps,
                 tolerance_grad=-1,
                 tolerance_change=-1,
-                history_size=100,
+                history_size=s.lbfgs_history,
                 line_search_fn=s.line_search,
             )
 

@@ -107,6 +107,8 @@ def test_no_style_and_mismatched_weights(pipe, images):
         {"learning_rate": 0},
         {"precision": "float16"},
         {"pyramid_levels": 9},
+        {"lbfgs_history": 0},
+        {"lbfgs_history": 2.5},
     ],
 )
 def test_bad_settings_are_typed_errors(pipe, images, bad):
@@ -170,6 +172,23 @@ def test_cli_style_precision_and_pyramid_levels_reach_the_pipeline(tiny_folder, 
     assert np.abs(cli - pyramid).max() > 0  # and not the default pyramid one
 
 
+def test_cli_lbfgs_history_reaches_the_optimiser(tiny_folder, images, tmp_path):
+    from hfmech.hub import load_pipeline
+
+    content, style, _ = images
+    out = tmp_path / "h1.png"
+    args = ["style", str(content), str(style), "-o", str(out), "--backbone", str(tiny_folder)]
+    args += ["--steps", "8", "--size", "48", "--seed", "0", "--precision", "float32", "--lbfgs-history", "1"]
+    assert main(args) == 0
+    cli = np.asarray(Image.open(out).convert("RGB"), dtype=np.int16)
+    pipe = load_pipeline("style-transfer", str(tiny_folder))
+    common = dict(style=str(style), steps=8, size=48, seed=0, progress=False, precision="float32")
+    one = np.asarray(pipe(str(content), lbfgs_history=1, **common)["image"], dtype=np.int16)
+    default = np.asarray(pipe(str(content), **common)["image"], dtype=np.int16)
+    assert np.abs(cli - one).max() == 0
+    assert np.abs(cli - default).max() > 0  # one pair kept changes the steps after the second
+
+
 def test_cli_style_steps_per_scale(tiny_folder, images, tmp_path):
     content, style, _ = images
     out = tmp_path / "two.png"
@@ -182,6 +201,7 @@ def test_cli_style_steps_per_scale(tiny_folder, images, tmp_path):
     "extra, message",
     [
         (["--pyramid-levels", "9"], "pyramid_levels"),
+        (["--lbfgs-history", "0"], "lbfgs_history"),
         (["--weights", "1"], "style weight"),
         (["--size", "0"], "size"),
         (["--steps", "-3"], "steps"),
