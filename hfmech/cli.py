@@ -570,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--lbfgs-history",
         type=int,
         default=None,
-        help="L-BFGS correction pairs kept (neural-style's -lbfgs_num_correction; default 30)",
+        help="L-BFGS correction pairs kept (neural-style's -lbfgs_num_correction; default 100)",
     )
     st.add_argument("--seed", type=int, default=None)
     st.set_defaults(func=_style)

@@ -23,8 +23,8 @@ matrices at ``relu1_1 … relu5_1`` with the style image's (formulas and normali
   config's default) or Adam (``steps`` updates, pixels clamped to ``[0, 1]`` after each). Every evaluation scores the
   image clamped to ``[0, 1]``, the image that is returned, so the loss optimised is the loss of the output (pixels
   pushed out of range get no gradient; through the pyramid's coarser levels they can still come back).
-  ``lbfgs_history`` (default 30) correction pairs are kept: neural-style's 100 cost a quarter of every
-  evaluation in memory traffic at 256 px and saved 4 % of the evaluations (docs/style.md, "Speed").
+  ``lbfgs_history`` correction pairs are kept (default 100, as neural-style; fewer save memory at large sizes,
+  docs/style.md, "Speed").
 - **init**: ``content`` | ``noise`` (uniform, seeded) | ``style`` (the first style, resized).
 - **pyramid_levels** (default 3; 0 = plain pixels): L-BFGS optimises a Laplacian-pyramid parametrisation of the image
   (same loss, same output space; a low-frequency preconditioner, :meth:`StyleTransferPipeline.compose_pyramid`).
@@ -75,11 +75,12 @@ OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 KEEP_COLORS = ("luminance", "histogram")
 PRECISIONS = ("auto", "float32", "bfloat16")
-#: L-BFGS correction pairs kept (neural-style's ``-lbfgs_num_correction``). neural-style, torch.optim.LBFGS and Gatys'
-#: PyTorch reference code keep 100; scipy's L-BFGS-B (the Keras example's optimiser) keeps 10. The two-loop recursion reads every stored pair twice per evaluation, and at
-#: 100 pairs of 256 px images (~210 MB) that costs about a quarter of an evaluation on a 2-core CPU, while 30 pairs
-#: need about as many evaluations to the same loss (measured: docs/style.md, "Speed").
-LBFGS_HISTORY = 30
+#: L-BFGS correction pairs kept (neural-style's ``-lbfgs_num_correction``; neural-style, torch.optim.LBFGS and Gatys'
+#: PyTorch reference code keep 100, scipy's L-BFGS-B 10). Fewer pairs make each step's two-loop recursion cheaper
+#: (at 256 px, 100 pairs are ~420 MB of memory traffic) but need more evaluations; end to end on 2 cores, 30 pairs
+#: reached the benchmark's loss later than 100 (41.8 vs 37.8 s) and 50 about as fast (docs/style.md, "Speed"). Fewer
+#: pairs also bound the optimiser's memory at large sizes: 2 × pairs × parameters × 4 bytes.
+LBFGS_HISTORY = 100
 PYRAMID_DECAY = 0.5  # weight 2^-k of pyramid level k (weights 1 were slower: docs/style.md)
 
 
