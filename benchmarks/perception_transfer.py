@@ -50,13 +50,19 @@ CLASSES = [
 
 
 def _training_names(args) -> list[str]:
-    from hfmech.perception.zoo_ensemble import TRAINING_MEMBERS
+    from hfmech.perception.zoo_ensemble import OPTIONAL_TRAINING_MEMBERS, TRAINING_MEMBERS
 
     if not args.training_members:
         return list(TRAINING_MEMBERS)
-    return [
+    names = [
         m if m.startswith("efficientnet-") else f"efficientnet-{m}" for m in args.training_members.split(",")
     ]
+    unknown = [m for m in names if m not in {**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS}]
+    if unknown:
+        raise SystemExit(
+            f"--training-members: unknown {unknown}; known: {sorted({**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS})}"
+        )
+    return names
 
 
 def _training_members(args):
@@ -99,9 +105,8 @@ def phase_pgd(args, work: Path) -> None:
     classes = resolve_classes(CLASSES[: args.classes], args.classes)
     x0 = torch.stack([photos[i % len(photos)] for i in range(len(classes))])
     sources = [names[i % len(names)] for i in range(len(classes))]
-    members = {
-        k: fold_batchnorm(m) for k, m in _training_members(args).items()
-    }  # same function, faster on CPU
+    # BatchNorm folded: the same function, faster on CPU
+    members = {k: fold_batchnorm(m) for k, m in _training_members(args).items()}
     ensemble = MeanLogProbEnsemble(members)
     t0 = time.time()
     adv = pgd_attack(
@@ -186,9 +191,7 @@ def phase_draw(args, work: Path) -> None:
                 "effective_settings": out["settings"],
                 "loadavg": os.getloadavg(),
             }
-            summary = {
-                key: record[key] for key in ("seed", "steps", "seconds", "training_scores", "training_ranks")
-            }
+            summary = {key: record[key] for key in summary_keys}
             attempts = [*attempts, summary]
             if kept is None or worst(record) > worst(kept):
                 save_image_atomic(out["image"], work / f"{stem}.png")
