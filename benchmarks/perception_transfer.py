@@ -49,32 +49,30 @@ CLASSES = [
 ]  # fmt: skip
 
 
-def _training_names(args) -> list[str]:
-    from hfmech.perception.zoo_ensemble import OPTIONAL_TRAINING_MEMBERS, TRAINING_MEMBERS
+def _training_entries(args) -> dict[str, str]:
+    """``{member: zoo entry}`` of ``--training-members`` (``lite1`` or ``efficientnet-lite1``; default Lite0 + Lite2)."""
+    from hfmech.perception.zoo_ensemble import training_member_entries
 
-    if not args.training_members:
-        return list(TRAINING_MEMBERS)
-    names = [
-        m if m.startswith("efficientnet-") else f"efficientnet-{m}" for m in args.training_members.split(",")
-    ]
-    unknown = [m for m in names if m not in {**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS}]
-    if unknown:
-        raise SystemExit(
-            f"--training-members: unknown {unknown}; known: {sorted({**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS})}"
-        )
-    return names
+    names = None
+    if args.training_members:
+        names = [
+            m if m.startswith("efficientnet-") else f"efficientnet-{m}"
+            for m in args.training_members.split(",")
+        ]
+    try:
+        return training_member_entries(names)
+    except ValueError as err:
+        raise SystemExit(f"--training-members: {err}") from None
 
 
 def _training_members(args):
     from transformers import AutoModelForImageClassification
 
     from hfmech.hub import zoo
-    from hfmech.perception.zoo_ensemble import OPTIONAL_TRAINING_MEMBERS, TRAINING_MEMBERS
 
-    known = {**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS}
     return {
-        k: AutoModelForImageClassification.from_pretrained(zoo.build(known[k])).eval()
-        for k in _training_names(args)
+        k: AutoModelForImageClassification.from_pretrained(zoo.build(entry)).eval()
+        for k, entry in _training_entries(args).items()
     }
 
 
@@ -134,7 +132,8 @@ def phase_draw(args, work: Path) -> None:
     from hfmech.perception.zoo_ensemble import build_ensemble
     from hfmech.vision.image_io import save_image_atomic
 
-    model, _ = build_ensemble(judges=False, training=_training_names(args))
+    training_members = list(_training_entries(args))
+    model, _ = build_ensemble(judges=False, training=training_members)
     engine = PerceptionEnginePipeline(model=model)
     # only what the command line sets; everything else is the pipeline's default (the JSON records the settings
     # each drawing was actually made with)
@@ -187,7 +186,7 @@ def phase_draw(args, work: Path) -> None:
                 "training_scores": out["scores"]["training"],
                 "training_ranks": out["ranks"]["training"],
                 "settings": settings,
-                "training_members": _training_names(args),
+                "training_members": training_members,
                 "effective_settings": out["settings"],
                 "loadavg": os.getloadavg(),
             }
@@ -255,10 +254,9 @@ def phase_evaluate(args, work: Path) -> dict:
     records = sorted(work.glob("[0-9][0-9]_*.json"))
     judges = load_judges(DEFAULT_JUDGES)
     training = _training_members(args)
-    result_training_members = list(training)
     result: dict = {
         "claim": "drawings transfer to held-out judges; PGD examples made on the same ensemble do not",
-        "training_members": result_training_members,
+        "training_members": list(training),
     }
     if (work / "validation.json").is_file():
         result["judges_validation"] = json.loads((work / "validation.json").read_text())

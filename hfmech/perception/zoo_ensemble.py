@@ -46,20 +46,25 @@ PERCEPTION_ENGINE_DEFAULTS = {
 }
 
 
+def training_member_entries(training: list[str] | None = None) -> dict[str, str]:
+    """``{member name: zoo entry}`` for ``training`` (names from :data:`TRAINING_MEMBERS` /
+    :data:`OPTIONAL_TRAINING_MEMBERS`; default: the former, Lite0 and Lite2); ``ValueError`` for unknown names."""
+    known = {**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS}
+    training = list(TRAINING_MEMBERS) if training is None else list(training)
+    if not training or any(name not in known for name in training):
+        raise ValueError(f"training members must be a non-empty subset of {sorted(known)}, got {training!r}")
+    return {name: known[name] for name in training}
+
+
 def build_ensemble(judges: bool = True, training: list[str] | None = None):
     """Load the members from their zoo builds and assemble the ensemble; returns ``(model, skipped judges)``.
 
-    ``training``: member names from :data:`TRAINING_MEMBERS` / :data:`OPTIONAL_TRAINING_MEMBERS` (default: the
-    former, Lite0 and Lite2)."""
+    ``training``: see :func:`training_member_entries` (default Lite0 and Lite2)."""
     from .modeling_perception_ensemble import PerceptionEnsembleModel
 
-    known = {**TRAINING_MEMBERS, **OPTIONAL_TRAINING_MEMBERS}
-    training = list(TRAINING_MEMBERS) if training is None else list(training)
-    unknown = [name for name in training if name not in known]
-    if unknown or not training:
-        raise ValueError(f"training members must be a non-empty subset of {sorted(known)}, got {training!r}")
+    entries = training_member_entries(training)
     members, names, roles, skipped = [], [], [], {}
-    for name, entry in ((n, known[n]) for n in training):
+    for name, entry in entries.items():
         members.append(AutoModelForImageClassification.from_pretrained(zoo.build(entry)).eval())
         names.append(name)
         roles.append("training")

@@ -77,7 +77,7 @@ KEEP_COLORS = ("luminance", "histogram")
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: L-BFGS correction pairs kept (neural-style's ``-lbfgs_num_correction``; neural-style, torch.optim.LBFGS and Gatys'
 #: PyTorch reference code keep 100, scipy's L-BFGS-B 10). Fewer pairs make each step's two-loop recursion cheaper
-#: (at 256 px, 100 pairs are ~420 MB of memory traffic) but need more evaluations; end to end on 2 cores, 30 pairs
+#: (at 256 px, 100 pairs are ~420 MB of memory traffic, computed) but need more evaluations; end to end on 2 cores, 30 pairs
 #: reached the benchmark's loss later than 100 (41.8 vs 37.8 s) and 50 about as fast (docs/style.md, "Speed"). Fewer
 #: pairs also bound the optimiser's memory at large sizes: 2 × pairs × parameters × 4 bytes.
 LBFGS_HISTORY = 100

