@@ -127,6 +127,11 @@ def phase_pgd(args, work: Path) -> None:
     print(f"pgd: {len(classes)} images x {args.pgd_steps} steps in {seconds:.0f} s", flush=True)
 
 
+def _palette_arg(text: str):
+    """``--palette``: ``"10"`` -> 10 (a size), ``"#000000,#c8102e"`` -> a list of colours."""
+    return int(text) if text.strip().isdigit() else [c.strip() for c in text.split(",") if c.strip()]
+
+
 def phase_draw(args, work: Path) -> None:
     from hfmech.perception.pipeline_perception_engine import PerceptionEnginePipeline
     from hfmech.perception.zoo_ensemble import build_ensemble
@@ -147,6 +152,7 @@ def phase_draw(args, work: Path) -> None:
             "stop_probability": args.stop_probability,
             "strokes": args.strokes,
             "blobs": args.blobs,
+            "palette": args.palette,
         }.items()
         if v is not None
     }
@@ -410,6 +416,13 @@ def main(argv=None) -> int:
     parser.add_argument("--strokes", type=int, default=None)
     parser.add_argument("--blobs", type=int, default=None)
     parser.add_argument("--stop-probability", type=float, default=None)
+    parser.add_argument(
+        "--palette",
+        type=_palette_arg,
+        default=None,
+        help="inks: a count (the first N of the default inks, e.g. 10 adds orange, violet, grey, white) or "
+        "comma-separated colours (default: the pipeline's 6)",
+    )
     parser.add_argument(
         "--training-members",
         default=None,

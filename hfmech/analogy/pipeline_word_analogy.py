@@ -51,8 +51,8 @@ import unicodedata
 from typing import Any
 
 import numpy as np
-from transformers import Pipeline
 
+from ..hub.pipelines import ModelOnlyPipeline
 from .modeling_word_vectors import AnalogyQueryError, OutOfVocabularyError, WordVectorsModel
 
 EXPECTED = (
@@ -186,14 +186,8 @@ def _expression(positive: list[str], negative: list[str]) -> str:
     return " ".join([positive[0], *(f"+ {w}" for w in positive[1:]), *(f"- {w}" for w in negative)])
 
 
-class WordAnalogyPipeline(Pipeline):
+class WordAnalogyPipeline(ModelOnlyPipeline):
     """Word analogies and vector arithmetic over a :class:`WordVectorsModel` (see the module docstring)."""
-
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_processor = False
-    _load_video_processor = False
 
     def __init__(self, model=None, *args, **kwargs):
         if not isinstance(model, WordVectorsModel):

@@ -32,14 +32,14 @@ The same object renders feature visualisations from noise: ``dream.visualize(obj
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from transformers import Pipeline
 
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
@@ -58,7 +58,7 @@ class DreamParameterError(ValueError):
 
 
 @dataclass
-class DreamSettings:
+class DreamSettings(ConfigSettings):
     """All knobs of a dream; defaults are google/deepdream's ``deepdream()`` signature."""
 
     layer: str | None = None
@@ -74,18 +74,7 @@ class DreamSettings:
     guide_size: int = 512
     max_pixels: int = DEFAULT_MAX_PIXELS
 
-    @classmethod
-    def from_config(cls, config) -> DreamSettings:
-        stored = dict(getattr(config, "deep_dream", None) or {})
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in known})
-
-    def updated(self, **overrides) -> DreamSettings:
-        values = asdict(self)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = DreamSettings(**values)
-        settings.validate()
-        return settings
+    config_key = "deep_dream"
 
     def validate(self) -> None:
         def check(ok: bool, message: str):
@@ -131,7 +120,7 @@ class DreamSettings:
         )
 
 
-class DeepDreamPipeline(Pipeline):
+class DeepDreamPipeline(ModelOnlyPipeline):
     """DeepDream and activation maximisation over any hfmech backbone or transformers image classifier.
 
     Call with an image (path, URL, PIL image, numpy array); returns a dict:
@@ -141,11 +130,6 @@ class DeepDreamPipeline(Pipeline):
     - ``objective_history``: the objective at every ascent step,
     - ``frames``: the image after each octave (PIL, growing sizes) when ``return_frames=True``.
     """
-
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_processor = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -36,12 +36,12 @@ Defaults come from ``model.config.perception_engine``; any call argument overrid
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
-from transformers import Pipeline
 
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import tensor_to_image
 from .drawing import LAYOUTS, DrawingParameterError, DrawingSpec, default_palette
@@ -62,7 +62,7 @@ class PerceptionParameterError(ValueError):
 
 
 @dataclass
-class PerceptionEngineSettings:
+class PerceptionEngineSettings(ConfigSettings):
     """Every knob of one drawing; defaults tuned for a 2-core CPU (see docs/perception.md)."""
 
     steps: int = 300
@@ -90,22 +90,13 @@ class PerceptionEngineSettings:
     drawing: dict = field(default_factory=dict)
     transforms: dict = field(default_factory=dict)
 
-    @classmethod
-    def from_config(cls, config) -> PerceptionEngineSettings:
-        stored = dict(getattr(config, "perception_engine", None) or {})
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in known})
+    config_key = "perception_engine"
 
-    def updated(self, **overrides) -> PerceptionEngineSettings:
-        values = asdict(self)
+    def merge_overrides(self, values: dict, overrides: dict) -> dict:
+        # the nested settings merge key by key: drawing={"num_strokes": 8} keeps the other drawing settings
         for key in ("drawing", "transforms"):
-            merged = dict(values[key])
-            merged.update(overrides.pop(key, None) or {})
-            values[key] = merged
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = PerceptionEngineSettings(**values)
-        settings.validate()
-        return settings
+            values[key] = {**values[key], **(overrides.pop(key, None) or {})}
+        return super().merge_overrides(values, overrides)
 
     def validate(self) -> None:
         def check(ok, message):
@@ -176,7 +167,7 @@ class PerceptionEngineSettings:
         check(is_int(self.patience) and self.patience >= 1, "patience must be a positive integer")
 
 
-class PerceptionEnginePipeline(Pipeline):
+class PerceptionEnginePipeline(ModelOnlyPipeline):
     """Draw a class for an ensemble; see the module docstring. Input: a class name or index. Output dict:
 
     - ``image``: the drawing (PIL, ``size × size``, exact palette colours), ``svg``: the same drawing as SVG text;
@@ -187,11 +178,6 @@ class PerceptionEnginePipeline(Pipeline):
     - ``drawing``: the parameters (background, strokes with points/width/ink/colour, blobs), normalised units;
     - ``renders``, ``steps``, ``stopped``, ``seconds``, ``settings``.
     """
-
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_processor = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -38,8 +38,8 @@ import math
 
 import numpy as np
 import torch
-from transformers import Pipeline
 
+from ..hub.pipelines import ModelOnlyPipeline
 from .generation import ClampError, _number, generate, parse_clamp
 from .modeling_mlstm import MLSTMForByteLM, check_units
 from .preprocessing import FRONT_PAD, require_text
@@ -62,14 +62,8 @@ def char_values(text: str, byte_values: np.ndarray) -> list[float]:
     return out
 
 
-class SentimentNeuronPipeline(Pipeline):
+class SentimentNeuronPipeline(ModelOnlyPipeline):
     """Sentiment-unit reading and clamped generation over an :class:`MLSTMForByteLM` (see the module docstring)."""
-
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_processor = False
-    _load_video_processor = False
 
     def __init__(self, model=None, *args, **kwargs):
         if not isinstance(model, MLSTMForByteLM):

@@ -41,13 +41,13 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from transformers import Pipeline
 
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from .audio import AudioInputError, griffin_lim, load_audio, log_spectrogram, magnitude_from_log
 
 OUTPUT_PEAK = 0.99
@@ -59,7 +59,7 @@ class AudioStyleParameterError(ValueError):
 
 
 @dataclass
-class AudioStyleSettings:
+class AudioStyleSettings(ConfigSettings):
     """Every knob of one transfer; defaults are the Ulyanov & Lebedev notebook's."""
 
     steps: int = 300
@@ -72,18 +72,7 @@ class AudioStyleSettings:
     n_filters: int | None = None
     init: str = "noise"
 
-    @classmethod
-    def from_config(cls, config) -> AudioStyleSettings:
-        stored = dict(getattr(config, "audio_style_transfer", None) or {})
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in known})
-
-    def updated(self, **overrides) -> AudioStyleSettings:
-        values = asdict(self)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = AudioStyleSettings(**values)
-        settings.validate()
-        return settings
+    config_key = "audio_style_transfer"
 
     def validate(self) -> None:
         def check(ok: bool, message: str):
@@ -149,7 +138,7 @@ def content_loss(activations: torch.Tensor, content_activations: torch.Tensor) -
 
 
 # ------------------------------------------------------------------------------------------------------ the pipeline
-class AudioStyleTransferPipeline(Pipeline):
+class AudioStyleTransferPipeline(ModelOnlyPipeline):
     """Audio style transfer by Ulyanov & Lebedev (2016) over a :class:`RandomAudioConvModel`.
 
     Call with the content audio and ``style=`` audio — each a path (WAV/FLAC/MP3/OGG), bytes, an
@@ -161,11 +150,6 @@ class AudioStyleTransferPipeline(Pipeline):
     - with ``return_spectrograms=True``: ``spectrogram`` (the optimised log1p spectrogram ``(n_freq, T)``),
       ``content_spectrogram`` and ``style_spectrogram`` (numpy).
     """
-
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_processor = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -54,15 +54,15 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from transformers import Pipeline
 
 from ..hub.hardware import cpu_has_amx_bf16
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
 from . import color
@@ -93,7 +93,7 @@ class StyleWeightsError(StyleParameterError):
 
 
 @dataclass
-class StyleSettings:
+class StyleSettings(ConfigSettings):
     """All knobs of a transfer; defaults give a good 256–512 px result on a 2-core CPU in L-BFGS."""
 
     content_layers: list[str] | None = None
@@ -116,24 +116,18 @@ class StyleSettings:
     pyramid_levels: int = 3
     max_pixels: int = DEFAULT_MAX_PIXELS
 
-    @classmethod
-    def from_config(cls, config) -> StyleSettings:
-        stored = dict(getattr(config, "style_transfer", None) or {})
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in known})
+    config_key = "style_transfer"
 
-    def updated(self, **overrides) -> StyleSettings:
-        values = asdict(self)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+    def merge_overrides(self, values: dict, overrides: dict) -> dict:
+        values = super().merge_overrides(values, overrides)
+        # aliases the CLI and the Space pass
         if values.get("keep_colors") in (True, "true", "True"):
             values["keep_colors"] = "luminance"
         if values.get("keep_colors") in (False, "none", "", "false"):
             values["keep_colors"] = None
         if values.get("line_search") == "none":
             values["line_search"] = None
-        settings = StyleSettings(**values)
-        settings.validate()
-        return settings
+        return values
 
     def validate(self) -> None:
         def check(ok: bool, message: str):
@@ -263,7 +257,7 @@ def resize_long_side(image: Image.Image, long_side: int, min_short_side: int = M
     return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
 
 
-class StyleTransferPipeline(Pipeline):
+class StyleTransferPipeline(ModelOnlyPipeline):
     """Gatys-style transfer over any hfmech backbone (VGG, random networks) or feature model.
 
     Call ``pipe(content, style=IMAGE_OR_LIST, style_weights=None, **settings)``; returns a dict:
@@ -278,11 +272,6 @@ class StyleTransferPipeline(Pipeline):
     ``callback_on_evaluation(index, pixels, loss)`` is called after every evaluation with the evaluated image
     ``(1, 3, H, W)`` (detached, clamped to ``[0, 1]``; copy it to keep it) — benchmarks rescore those in float32.
     """
-
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_processor = False
 
     def __init__(self, *args, **kwargs):
         model = kwargs.get("model", args[0] if args else None)
