@@ -146,6 +146,7 @@ def phase_draw(args, work: Path) -> None:
         k: v
         for k, v in {
             "steps": args.steps,
+            "learning_rate": args.learning_rate,
             "views": args.views,
             "size": args.size,
             "resolution": args.resolution,
@@ -410,6 +411,7 @@ def main(argv=None) -> int:
     parser.add_argument("--classes", type=int, default=len(CLASSES))
     # drawing settings: unset = the pipeline's default (model.config.perception_engine)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--views", type=int, default=None)
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--resolution", type=int, default=None)
