@@ -13,7 +13,7 @@
     hfmech sentiment "TEXT" [--model NAME] [--unit N] [--trace]
     hfmech sentiment-generate "The movie" [--clamp +1.0 | --clamp UNIT=VALUE ...] [--max-bytes N] [--seed N]
     hfmech sentiment-train --out DIR [...]   (the recipe of ``python -m hfmech.sentiment.train``)
-    hfmech perceive "hammerhead" -o OUT.png [--strokes 20] [--blobs 0] [--palette 6] [--optimizer adam|es] [--size 224]
+    hfmech perceive "hammerhead" -o OUT.png [--strokes 20] [--blobs 0] [--palette 10] [--optimizer adam|es] [--size 224]
                     [--steps N] [--seed N] [--svg OUT.svg] [--model NAME]
     hfmech serve [--host 127.0.0.1] [--port 7860]
 

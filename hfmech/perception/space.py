@@ -18,9 +18,9 @@ from ..hub import load_pipeline
 DEFAULT_MODEL = "perception-ensemble-lite"
 DEFAULT_CLASS = "electric fan"
 DEFAULT_STROKES = 16
-DEFAULT_PALETTE = 4
+DEFAULT_PALETTE = 10  # the pipeline's default inks
 DEFAULT_STEPS = 30
-SPACE_SETTINGS = {"views": 2, "size": 224, "learning_rate": 0.05}
+SPACE_SETTINGS = {"views": 2, "size": 224}  # the rest (learning rate 0.1, ...) from the repo's config
 EXAMPLE_CLASSES = [
     "electric fan",
     "hammerhead",

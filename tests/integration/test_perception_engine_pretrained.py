@@ -15,6 +15,7 @@ from transformers import pipeline
 
 import hfmech
 from hfmech.perception import PerceptionEnginePipeline
+from hfmech.perception.drawing import default_palette
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +40,16 @@ def test_zoo_ensemble_roles(engine):
     assert config.member_names[:2] == ["efficientnet-lite0", "efficientnet-lite2"]
     assert config.roles[:2] == ["training", "training"]
     assert all(r == "held_out" for r in config.roles[2:])
+    # the defaults the repo carries (10 inks, lr 0.1: docs/perception-transfer.md, docs/perception.md)
+    assert config.perception_engine["drawing"]["palette"] == default_palette(10)
+    assert engine.settings.learning_rate == 0.1
 
 
 # up to 300 ensemble passes: 444 s measured at load 4-5, over 600 s beside another 2-thread job (it timed out
 # there); the suite's 600 s default would make this test fail on load alone
 @pytest.mark.timeout(1500)
 def test_electric_fan_line_drawing(engine):
-    """The issue's example with the pipeline's DEFAULT call (20 strokes, 6 inks, 224 px, 2 random views + the clean
+    """The issue's example with the pipeline's DEFAULT call (20 strokes, 10 inks, lr 0.1, 224 px, 2 random views + the clean
     view, up to 300 Adam steps, stop at 0.95, best of 16 starting drawings — half scatter, half radial): both
     training members rank "electric fan" first (top-1 of 1000) on the returned drawing.
 
@@ -63,3 +67,5 @@ def test_electric_fan_line_drawing(engine):
     # a line drawing: only strokes, every one in a palette ink
     assert out["drawing"]["blobs"] == [] and len(out["drawing"]["strokes"]) == 20
     assert out["svg"].count("<polyline") == 20
+    inks = {s["color"] for s in out["drawing"]["strokes"]}
+    assert inks <= set(default_palette(10)), inks

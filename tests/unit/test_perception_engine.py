@@ -21,6 +21,7 @@ from hfmech.perception import (
     RobustnessTransforms,
     UnknownClassError,
 )
+from hfmech.perception.drawing import default_palette
 from hfmech.vision import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
 
 NO_TRANSFORMS = RobustnessTransforms.none().to_dict()
@@ -278,3 +279,17 @@ def test_cli_perceive_out_of_range_counts(saved, tmp_path, capsys):
     )
     assert code == 2
     assert "num_strokes" in capsys.readouterr().err
+
+
+def test_ensemble_zoo_build_is_keyed_on_its_defaults(monkeypatch):
+    """A cached ``perception-ensemble-lite`` built with other defaults (e.g. 6 inks, lr 0.05) is rebuilt, not served
+    with a stale ``config.perception_engine``: the build's fingerprint is a hash of the defaults."""
+    from hfmech.hub import zoo
+    from hfmech.perception import zoo_ensemble
+
+    entry = zoo.get("perception-ensemble-lite")
+    before = entry.source()
+    assert before == zoo_ensemble.defaults_fingerprint()
+    assert zoo_ensemble.PERCEPTION_ENGINE_DEFAULTS["drawing"]["palette"] == default_palette(10)
+    monkeypatch.setitem(zoo_ensemble.PERCEPTION_ENGINE_DEFAULTS, "learning_rate", 0.05)
+    assert entry.source() != before
