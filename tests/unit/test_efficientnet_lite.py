@@ -190,8 +190,14 @@ def test_auto_classes_resolve(tmp_path):
     for auto in (AutoModel, AutoModelForImageClassification):
         loaded = auto.from_pretrained(tmp_path).eval()
         assert type(loaded) is E.EfficientNetLiteForImageClassification
+        # the round trip is exact in the weights; the forward may differ in the last bit because CPU kernels take
+        # alignment-dependent paths for mmap-loaded tensors (6e-8 seen on an AMD EPYC host)
+        expected = model.state_dict()
+        assert all(torch.equal(v, expected[k]) for k, v in loaded.state_dict().items())
         with torch.no_grad():
-            assert torch.equal(loaded(pixel_values=x).logits, model(pixel_values=x).logits)
+            torch.testing.assert_close(
+                loaded(pixel_values=x).logits, model(pixel_values=x).logits, rtol=0, atol=1e-6
+            )
 
 
 def test_feature_layers_order_and_aliases():

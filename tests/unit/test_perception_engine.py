@@ -79,7 +79,10 @@ def test_save_and_load_round_trip(ensemble, saved):
     with torch.no_grad():
         expected, got = ensemble(pixels).log_probs, loaded(pixels).log_probs
     assert got.shape == (3, 2, 1000)
-    assert torch.equal(expected, got)
+    # weights exact; outputs to the last bits (CPU kernels may take alignment-dependent paths for loaded tensors)
+    reference = ensemble.state_dict()
+    assert all(torch.equal(v, reference[k]) for k, v in loaded.state_dict().items())
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
     assert loaded.config.perception_engine == FAST
 
 
