@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import sys
@@ -240,7 +239,9 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
+    from hfmech.hub.files import write_json_atomic
+
+    write_json_atomic(out, report, default=float)
     print(f"wrote {out}")
     return 0
 

@@ -423,7 +423,7 @@ def main(argv=None) -> int:
         type=_palette_arg,
         default=None,
         help="inks: a count (the first N of the default inks, e.g. 10 adds orange, violet, grey, white) or "
-        "comma-separated colours (default: the pipeline's 6)",
+        "comma-separated colours (default: the pipeline's 10)",
     )
     parser.add_argument(
         "--training-members",
@@ -471,9 +471,10 @@ def main(argv=None) -> int:
         }
         result["evaluate_seconds"] = round(time.time() - t0, 1)
         out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
-        os.replace(tmp, out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        from hfmech.hub.files import write_json_atomic
+
+        write_json_atomic(out, result)
         print(json.dumps(result["summary"], indent=2))
     return 0
 

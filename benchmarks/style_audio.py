@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import sys
@@ -40,6 +39,7 @@ import torch  # noqa: E402
 
 import hfmech  # noqa: E402,F401
 from hfmech.hub import load_pipeline  # noqa: E402
+from hfmech.hub.files import write_json_atomic  # noqa: E402
 from hfmech.style import demo_sounds  # noqa: E402
 from hfmech.style.audio import griffin_lim, magnitude_from_log  # noqa: E402
 from hfmech.style.pipeline_audio_style_transfer import content_loss, gram_matrix, style_loss  # noqa: E402
@@ -204,7 +204,7 @@ def main(argv=None) -> int:
     report["machine"]["load_average_end"] = os.getloadavg()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(out, report)
     print(f"[style_audio] wrote {out}")
     return 0
 

@@ -341,7 +341,9 @@ def main(argv=None) -> int:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    from hfmech.hub.files import write_json_atomic
+
+    write_json_atomic(out, result)
     print(json.dumps(summary, indent=2))
     print(f"wrote {out}")
     return 0

@@ -378,6 +378,7 @@ def _sentiment_train(args) -> int:
 
 
 def _perceive(args) -> int:
+    from .hub.files import write_text_atomic
     from .perception.targets import resolve_class
     from .vision.image_io import save_image_atomic
 
@@ -398,9 +399,7 @@ def _perceive(args) -> int:
     result = pipe(args.target, seed=args.seed, **{k: v for k, v in kwargs.items() if v is not None})
     save_image_atomic(result["image"], out_path)
     if svg_path is not None:
-        tmp = svg_path.with_name(f".{svg_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(result["svg"], encoding="utf-8")
-        os.replace(tmp, svg_path)
+        write_text_atomic(svg_path, result["svg"])
     scores = result["scores"]
     print(
         f"{out_path}  {result['target']['label']} (class {result['target']['index']}), {result['steps']} steps, "

@@ -32,6 +32,7 @@ import numpy as np
 
 from hfmech.hub import zoo
 
+from ..hub.files import atomic_path
 from .modeling_word_vectors import WordVectorsModel
 
 __all__ = [
@@ -79,15 +80,9 @@ def _check_words(path, words: Sequence[str]) -> None:
 
 
 def _atomic_write(path: Path, chunks) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
 
 
 def _parse_header(path, line: bytes) -> tuple[int, int]:

@@ -52,6 +52,7 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from hfmech.hub import register_model
 
+from ..hub.files import write_text_atomic
 from .search import COSMUL_EPSILON, METHODS, SearchResult, exhaustive_search, normalise_method, unit_rows
 
 VOCAB_FILE = "vocab.txt"
@@ -125,10 +126,7 @@ def write_vocab(path: str | os.PathLike, words: Sequence[str], counts: Sequence[
                 f"word #{i} {word!r} cannot be stored in {VOCAB_FILE} (empty, tab or newline)"
             )
         lines.append(word if counts is None else f"{word}\t{int(counts[i])}")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write("".join(line + "\n" for line in lines))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def read_vocab(path: str | os.PathLike) -> tuple[list[str], np.ndarray | None]:

@@ -67,6 +67,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..hub.files import atomic_path, write_text_atomic
+
 TOKENIZER_VERSION = "w2v-lower-alnum-apostrophe-v1"
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -187,12 +189,9 @@ def tokenize_to_cache(
     words = list(lookup)
     if use_cache:
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = cache / f".{key}.{os.getpid()}.npz"
-        np.savez(tmp, ids=ids, starts=starts_arr)
-        os.replace(tmp, npz)
-        tmpw = cache / f".{key}.{os.getpid()}.txt"
-        tmpw.write_text("\n".join(words), encoding="utf-8")
-        os.replace(tmpw, vocab_file)
+        with atomic_path(npz) as tmp:
+            np.savez(tmp, ids=ids, starts=starts_arr)
+        write_text_atomic(vocab_file, "\n".join(words))
     return words, ids, starts_arr
 
 
@@ -599,9 +598,8 @@ class Word2VecTrainer:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".checkpoint.{os.getpid()}.safetensors"
-        save_file(self.state_dict(), str(tmp))
-        os.replace(tmp, folder / "checkpoint.safetensors")
+        with atomic_path(folder / "checkpoint.safetensors") as tmp:
+            save_file(self.state_dict(), str(tmp))
         state = {
             "epochs_done": self.epochs_done,
             "config": asdict(self.config),

@@ -22,7 +22,6 @@ its ``image_size`` — no crop, a drawing's whole canvas is the picture.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..hub.files import atomic_path, write_json_atomic
 from ..vision.image_io import normalize_pixels
 
 #: The default held-out judges: Google Coral's quantised MobileNets, dequantised (``hfmech.vision.mobilenet``).
@@ -228,14 +228,7 @@ class TransferResult:
 
     def save_json(self, path: str | os.PathLike) -> Path:
         """Write :meth:`to_dict` atomically (temp file + ``os.replace``)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return write_json_atomic(path, self.to_dict())
 
     def plot(self, path: str | os.PathLike | None = None, title: str | None = None, ax=None):
         """Heatmap: colour = target probability, text = target rank + 1 (bold when within top-k). Returns the figure."""
@@ -283,12 +276,8 @@ class TransferResult:
 
 def _save_figure(fig, path: str | os.PathLike, **kwargs) -> Path:
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, **{"dpi": 110, **kwargs})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

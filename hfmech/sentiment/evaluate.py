@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from joblib import parallel_config
 
+from ..hub.files import atomic_path, write_json_atomic
 from .datasets import (
     SENTENCE_FILES,
     TextSplits,
@@ -96,9 +97,8 @@ class FeatureCache:
         self.seconds += time.perf_counter() - t0
         self.bytes += sum(len(t.encode("utf-8")) for t in texts)
         if path is not None:
-            tmp = path.with_name(f".{path.stem}.{os.getpid()}.npy")
-            np.save(tmp, feats)
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                np.save(tmp, feats)
         return feats
 
 
@@ -333,9 +333,7 @@ def mlstm_steering(
 
 def _write_json(obj: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=float), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, obj, default=float)
 
 
 def _judge(data_root: Path):

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..hub.files import write_text_atomic
+
 
 def _figure_to_png(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
     from PIL import Image
@@ -31,17 +33,6 @@ def _figure_to_png(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
     image = Image.open(buf).convert("RGB")
     image = image.quantize(colors=128).convert("RGB") if image.width * image.height > 600_000 else image
     return save_image_atomic(image, path, format="PNG", optimize=True)
-
-
-def _write_text_atomic(text: str, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def unit_histogram(
@@ -132,7 +123,7 @@ def save_heatmap_html(pairs, path: str | os.PathLike, title: str = "sentiment un
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
         f"<body><h3>{html.escape(title)}</h3>{body}</body></html>"
     )
-    return _write_text_atomic(doc, path)
+    return write_text_atomic(path, doc)
 
 
 def heatmap_png(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..hub.files import atomic_path, write_json_atomic
 from .probe import ProbeResult, train_with_reg_cv
 
 JUDGE_C_GRID = tuple(float(c) for c in 2.0 ** np.arange(-6, 6))
@@ -151,22 +152,17 @@ class SentimentJudge:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".judge.{os.getpid()}.safetensors"
-        save_file(
-            {
-                "mean": self.mean,
-                "std": self.std,
-                "coef": self.coef,
-                "intercept": np.asarray([self.intercept]),
-            },
-            str(tmp),
-        )
-        os.replace(tmp, folder / "judge.safetensors")
-        tmp_json = folder / f".judge.{os.getpid()}.json"
-        tmp_json.write_text(
-            json.dumps({"encoder": "all-MiniLM-L6-v2", **self.info}, indent=2), encoding="utf-8"
-        )
-        os.replace(tmp_json, folder / "judge.json")
+        with atomic_path(folder / "judge.safetensors") as tmp:
+            save_file(
+                {
+                    "mean": self.mean,
+                    "std": self.std,
+                    "coef": self.coef,
+                    "intercept": np.asarray([self.intercept]),
+                },
+                str(tmp),
+            )
+        write_json_atomic(folder / "judge.json", {"encoder": "all-MiniLM-L6-v2", **self.info})
         return folder
 
     @classmethod

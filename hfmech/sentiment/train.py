@@ -41,6 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..hub.files import write_json_atomic
 from .modeling_mlstm import MLSTMConfig, MLSTMForByteLM
 from .preprocessing import preprocess
 
@@ -166,12 +167,6 @@ def bits_per_byte(model: MLSTMForByteLM, data: np.ndarray, streams: int = 16, se
 
 
 # ------------------------------------------------------------------------------------------------- checkpoints
-def _atomic_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def save_checkpoint(folder: Path, model, optimizer, state, trainer_state: dict) -> None:
     """Model (safetensors via ``save_pretrained``), Adam moments and carried stream state (safetensors), JSON.
 
@@ -198,7 +193,7 @@ def save_checkpoint(folder: Path, model, optimizer, state, trainer_state: dict) 
         {"c": state[0].detach().cpu().contiguous(), "h": state[1].detach().cpu().contiguous()},
         str(tmp / "streams.safetensors"),
     )
-    _atomic_json(tmp / "trainer_state.json", trainer_state)
+    write_json_atomic(tmp / "trainer_state.json", trainer_state)
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -298,7 +293,7 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     if accelerator.is_main_process:
-        _atomic_json(out / "run.json", info)
+        write_json_atomic(out / "run.json", info)
         log(
             f"[train] {json.dumps(info['corpus'])}; {plan['steps'] or 'time-planned'} steps of {bytes_per_step} bytes; "
             f"{info['parameters']:,} parameters; starting at step {step}"
@@ -393,7 +388,7 @@ def train(s: TrainSettings, resume: bool = False, log=print) -> Path:
             "seed": s.seed,
         }
         unwrapped.save_pretrained(final)
-        _atomic_json(out / "result.json", unwrapped.config.training)
+        write_json_atomic(out / "result.json", unwrapped.config.training)
         log(f"[train] done: {json.dumps(unwrapped.config.training)}")
     return final
 
