@@ -178,6 +178,12 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
     - ``history``: one record per step (objective, ensemble probability where checked, renders, seconds);
     - ``drawing``: the parameters (background, strokes with points/width/ink/colour, blobs), normalised units;
     - ``renders``, ``steps``, ``stopped``, ``seconds``, ``settings``.
+
+    Keyword arguments override :class:`PerceptionEngineSettings` for one call, and ``None`` means "keep the default"
+    (as for every hfmech pipeline). Three settings give ``None`` a meaning of its own — ``decay_steps`` (decay over
+    all ``steps``), ``resolution`` (each member at its own size) and ``stop_probability`` (never stop early) — so
+    ask for those with a value (``decay_steps=steps``) or set them on the pipeline:
+    ``pipe.settings = dataclasses.replace(pipe.settings, decay_steps=None, stop_probability=None)``.
     """
 
     def __init__(self, *args, **kwargs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -84,6 +85,17 @@ def test_save_and_load_round_trip(ensemble, saved):
     assert all(torch.equal(v, reference[k]) for k, v in loaded.state_dict().items())
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
     assert loaded.config.perception_engine == FAST
+
+
+def test_none_keeps_the_default_and_settings_replace_sets_none(saved):
+    """A call's ``decay_steps=None`` means "not given" (the repo's 100 stays); None as a value goes via settings."""
+    pipe = pipeline("perception-engine", model=str(saved))
+    assert pipe.settings.decay_steps == 100
+    out = pipe(545, seed=0, steps=2, decay_steps=None, progress=False)
+    assert out["settings"]["decay_steps"] == 100
+    pipe.settings = dataclasses.replace(pipe.settings, decay_steps=None)
+    out = pipe(545, seed=0, steps=2, progress=False)
+    assert out["settings"]["decay_steps"] is None
 
 
 def test_members_see_their_own_size_and_normalisation(ensemble):
