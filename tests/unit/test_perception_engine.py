@@ -88,14 +88,16 @@ def test_save_and_load_round_trip(ensemble, saved):
 
 
 def test_none_keeps_the_default_and_settings_replace_sets_none(saved):
-    """A call's ``decay_steps=None`` means "not given" (the repo's 100 stays); None as a value goes via settings."""
+    """A call's ``decay_steps=None`` means "not given" (the pipeline's setting stays); None as a value (decay over
+    the whole run, the default) goes through ``pipe.settings``."""
     pipe = pipeline("perception-engine", model=str(saved))
-    assert pipe.settings.decay_steps == 100
+    assert pipe.settings.decay_steps is None
+    assert pipe(545, seed=0, steps=2, decay_steps=7, progress=False)["settings"]["decay_steps"] == 7
+    pipe.settings = dataclasses.replace(pipe.settings, decay_steps=50)
     out = pipe(545, seed=0, steps=2, decay_steps=None, progress=False)
-    assert out["settings"]["decay_steps"] == 100
+    assert out["settings"]["decay_steps"] == 50
     pipe.settings = dataclasses.replace(pipe.settings, decay_steps=None)
-    out = pipe(545, seed=0, steps=2, progress=False)
-    assert out["settings"]["decay_steps"] is None
+    assert pipe(545, seed=0, steps=2, progress=False)["settings"]["decay_steps"] is None
 
 
 def test_members_see_their_own_size_and_normalisation(ensemble):
@@ -145,6 +147,7 @@ def test_objective_rises(engine, objective):
         seed=0,
         steps=12,
         learning_rate=0.3,
+        decay_steps=100,  # ~constant lr over these 12 steps: the test is of the ascent, not of the schedule
         transforms=NO_TRANSFORMS,
         objective=objective,
         progress=False,
