@@ -92,11 +92,38 @@ def _photos(size: int) -> tuple[list[str], torch.Tensor]:
     return names, torch.cat(tensors)
 
 
+PGD_FILE = "pgd.safetensors"
+
+
+def _save_pgd(path: Path, clean: torch.Tensor, adversarial: torch.Tensor, classes: list[int], **meta) -> None:
+    """The PGD phase's images ``(N, 3, 224, 224)`` and targets as safetensors; the rest as JSON metadata."""
+    from safetensors.torch import save_file
+
+    from hfmech.hub.files import atomic_path
+
+    tensors = {
+        "clean": clean.contiguous(),
+        "adversarial": adversarial.contiguous(),
+        "classes": torch.tensor(classes, dtype=torch.int64),
+    }
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"meta": json.dumps(meta)})
+
+
+def _load_pgd(path: Path) -> dict:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        out = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        meta = json.loads(f.metadata()["meta"])
+    return {**meta, **out, "classes": out["classes"].tolist()}
+
+
 def phase_pgd(args, work: Path) -> None:
     from hfmech.perception.transfer import MeanLogProbEnsemble, pgd_attack, resolve_classes
     from hfmech.vision.fusion import fold_batchnorm
 
-    if (work / "pgd.pt").is_file():
+    if (work / PGD_FILE).is_file():
         print("pgd: already done")
         return
     names, photos = _photos(224)
@@ -111,18 +138,16 @@ def phase_pgd(args, work: Path) -> None:
         ensemble, x0, classes, epsilon=args.epsilon, step_size=args.pgd_step, steps=args.pgd_steps
     )
     seconds = time.time() - t0
-    torch.save(
-        {
-            "clean": x0,
-            "adversarial": adv,
-            "classes": classes,
-            "sources": sources,
-            "seconds": seconds,
-            "epsilon": args.epsilon,
-            "step_size": args.pgd_step,
-            "steps": args.pgd_steps,
-        },
-        work / "pgd.pt",
+    _save_pgd(
+        work / PGD_FILE,
+        x0,
+        adv,
+        classes,
+        sources=sources,
+        seconds=seconds,
+        epsilon=args.epsilon,
+        step_size=args.pgd_step,
+        steps=args.pgd_steps,
     )
     print(f"pgd: {len(classes)} images x {args.pgd_steps} steps in {seconds:.0f} s", flush=True)
 
@@ -290,8 +315,8 @@ def phase_evaluate(args, work: Path) -> dict:
             "held_out": held.to_dict(),
             "training": train.to_dict(),
         }
-    if (work / "pgd.pt").is_file():
-        pgd = torch.load(work / "pgd.pt", weights_only=True)
+    if (work / PGD_FILE).is_file():
+        pgd = _load_pgd(work / PGD_FILE)
         adv_held = evaluate_transfer(pgd["adversarial"], pgd["classes"], judges)
         adv_train = evaluate_transfer(pgd["adversarial"], pgd["classes"], training)
         clean_held = evaluate_transfer(pgd["clean"], pgd["classes"], judges)
@@ -371,7 +396,7 @@ def phase_evaluate(args, work: Path) -> dict:
         _save_figure(fig, figures / "perception_transfer_drawings.jpg", dpi=90, pil_kwargs={"quality": 85})
         plt.close(fig)
     if "pgd" in result:
-        pgd = torch.load(work / "pgd.pt", weights_only=True)
+        pgd = _load_pgd(work / PGD_FILE)
         k = min(4, len(pgd["classes"]))
         fig, axes = plt.subplots(2, k, figsize=(k * 2.0, 4.3))
         r = result["pgd"]
