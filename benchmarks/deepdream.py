@@ -967,9 +967,9 @@ def main(argv=None) -> int:
 
     print_report(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, args.out)
+    from hfmech.hub.files import write_text_atomic  # torch is imported by now: no launcher-RSS concern
+
+    write_text_atomic(args.out, json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out} ({report['total_seconds']:.0f} s)")
     return 0
 

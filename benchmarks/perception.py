@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 import hfmech  # noqa: E402,F401
+from hfmech.hub.files import write_text_atomic  # noqa: E402
 from hfmech.perception import Drawing, DrawingSpec, PerceptionEnginePipeline, render  # noqa: E402
 from hfmech.perception.render import render_naive  # noqa: E402
 
@@ -297,9 +298,7 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    write_text_atomic(out, json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

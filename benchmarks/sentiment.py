@@ -394,9 +394,9 @@ def main(argv=None) -> int:
     report["machine"]["loadavg_end"] = os.getloadavg()
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    from hfmech.hub.files import write_text_atomic
+
+    write_text_atomic(out, json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 
