@@ -158,6 +158,7 @@ def _palette_arg(text: str):
 
 
 def phase_draw(args, work: Path) -> None:
+    from hfmech.hub.files import write_json_atomic, write_text_atomic
     from hfmech.perception.pipeline_perception_engine import PerceptionEnginePipeline
     from hfmech.perception.zoo_ensemble import build_ensemble
     from hfmech.vision.image_io import save_image_atomic
@@ -226,10 +227,10 @@ def phase_draw(args, work: Path) -> None:
             attempts = [*attempts, summary]
             if kept is None or worst(record) > worst(kept):
                 save_image_atomic(out["image"], work / f"{stem}.png")
-                (work / f"{stem}.svg").write_text(out["svg"], encoding="utf-8")
+                write_text_atomic(work / f"{stem}.svg", out["svg"])
                 kept = record
             kept["attempts"] = attempts
-            path.write_text(json.dumps(kept, indent=2), encoding="utf-8")
+            write_json_atomic(path, kept)
             print(
                 f"draw {stem} (attempt {len(attempts)}, seed {seed}): {out['steps']} steps, {out['seconds']:.0f} s, "
                 f"p_train={out['scores']['training']}",
@@ -240,6 +241,7 @@ def phase_draw(args, work: Path) -> None:
 def phase_validate(args, work: Path) -> None:
     """The judges' conversion: float model vs the numpy reference of the TFLite graph, vs uint8-emulated activations,
     and top-1 on the sample photos."""
+    from hfmech.hub.files import write_json_atomic
     from hfmech.perception.transfer import DEFAULT_JUDGES, load_judges
     from hfmech.vision.mobilenet import (
         CORAL_MODELS,
@@ -271,7 +273,7 @@ def phase_validate(args, work: Path) -> None:
             "top1_agreement_with_uint8_emulation": float((top1 == emulated).float().mean()),
         }
         print(f"validate {name}: {out['judges'][name]}", flush=True)
-    (work / "validation.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
+    write_json_atomic(work / "validation.json", out)
 
 
 def phase_evaluate(args, work: Path) -> dict:

@@ -234,7 +234,9 @@ def _analogy_eval(args) -> int:
         f"{result.seconds:.1f} s"
     )
     if json_out is not None:
-        json_out.write_text(result.to_json() + "\n", encoding="utf-8")
+        from .hub.files import write_text_atomic
+
+        write_text_atomic(json_out, result.to_json() + "\n")
         print(f"json: {json_out}")
     return 0
 

@@ -67,7 +67,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..hub.files import atomic_path, write_text_atomic
+from ..hub.files import atomic_path, write_json_atomic, write_text_atomic
 
 TOKENIZER_VERSION = "w2v-lower-alnum-apostrophe-v1"
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -607,7 +607,7 @@ class Word2VecTrainer:
             "vocab_size": len(self.corpus.words),
             **(extra or {}),
         }
-        (folder / "checkpoint.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+        write_json_atomic(folder / "checkpoint.json", state)
 
     def load_checkpoint(self, folder: str | os.PathLike) -> bool:
         from safetensors.torch import load_file
@@ -668,12 +668,11 @@ def export_vectors(
     out.mkdir(parents=True, exist_ok=True)
     n = len(words) if top is None else min(top, len(words))
     vec = torch.as_tensor(np.asarray(vectors[:n] if not torch.is_tensor(vectors) else vectors[:n].cpu()))
-    save_file({"vectors": vec.to(getattr(torch, dtype)).contiguous()}, str(out / "vectors.safetensors"))
-    with open(out / "vocab.txt", "w", encoding="utf-8") as fh:
-        for w, c in zip(words[:n], counts[:n]):
-            fh.write(f"{w}\t{int(c)}\n")
+    with atomic_path(out / "vectors.safetensors") as tmp:
+        save_file({"vectors": vec.to(getattr(torch, dtype)).contiguous()}, str(tmp))
+    write_text_atomic(out / "vocab.txt", "".join(f"{w}\t{int(c)}\n" for w, c in zip(words[:n], counts[:n])))
     info = {"vocab_size": n, "dtype": dtype, **(extra or {})}
-    (out / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    write_json_atomic(out / "training.json", info)
     return info
 
 

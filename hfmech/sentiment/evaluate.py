@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from joblib import parallel_config
 
-from ..hub.files import atomic_path, write_json_atomic
+from ..hub.files import atomic_path, write_json_atomic, write_text_atomic
 from .datasets import (
     SENTENCE_FILES,
     TextSplits,
@@ -897,7 +897,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         report = evaluate_mlstm(args)
     if args.markdown:
-        Path(args.markdown).write_text(report_to_markdown(report), encoding="utf-8")
+        write_text_atomic(args.markdown, report_to_markdown(report))
     summary = {
         k: {
             "all": v.get("all_units", {}).get("test_accuracy"),

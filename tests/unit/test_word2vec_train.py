@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -352,3 +354,22 @@ def test_numba_and_torch_backends_learn_the_same_analogies():
 def test_backend_validation():
     with pytest.raises(ValueError, match="backend"):
         Word2VecConfig(backend="cuda")
+
+
+def test_export_vectors_round_trip_leaves_no_temporaries(tmp_path):
+    from safetensors.torch import load_file
+
+    from hfmech.analogy.train import export_vectors
+
+    words, counts = ["the", "cat", "dog"], np.array([9, 4, 2])
+    vectors = torch.randn(3, 5)
+    info = export_vectors(words, counts, vectors, tmp_path / "out", top=2, extra={"seed": 1})
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["training.json", "vectors.safetensors", "vocab.txt"]
+    assert torch.equal(load_file(str(out / "vectors.safetensors"))["vectors"], vectors[:2].half())
+    assert (out / "vocab.txt").read_text(encoding="utf-8") == "the\t9\ncat\t4\n"
+    assert (
+        json.loads((out / "training.json").read_text())
+        == info
+        == {"vocab_size": 2, "dtype": "float16", "seed": 1}
+    )
