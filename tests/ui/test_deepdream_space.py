@@ -7,7 +7,6 @@ the default request's duration is printed (``pytest -s``).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space  # noqa: E402
+from space_testing import launch_space, load_space_app, served  # noqa: E402
 
 from hfmech.dream.space import DEFAULT_MAX_SIDE, dream_image  # noqa: E402
 from hfmech.serve import build_app  # noqa: E402
@@ -29,31 +28,19 @@ from hfmech.vision.image_io import ImageInputError, load_image  # noqa: E402
 pytestmark = pytest.mark.ui
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PATH = REPO_ROOT / "spaces" / "deepdream" / "app.py"
 # The committed screenshot is refreshed only on request (HFMECH_UPDATE_SCREENSHOTS=1), so a test run never dirties
 # the working tree; otherwise the screenshot goes to pytest's temporary directory.
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "deepdream_space.png"
 SMALL_SETTINGS = {"octaves": 2, "steps": 3}
 
 
-def _load_space_module():
-    """Import ``spaces/deepdream/app.py`` from its path, so the Space file itself is what is tested."""
-    spec = importlib.util.spec_from_file_location("hfmech_space_deepdream_app", APP_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def space():
     """(module of spaces/deepdream/app.py, its URL), served for the whole module."""
-    module = _load_space_module()
+    module = load_space_app("deepdream")
     assert isinstance(module.demo, gr.Blocks)
-    url = launch_space(module.demo)
-    try:
+    with served(module.demo) as url:
         yield module, url
-    finally:
-        module.demo.close()
 
 
 @pytest.fixture(scope="module")

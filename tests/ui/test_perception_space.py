@@ -8,9 +8,6 @@ assertions.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from PIL import Image
@@ -19,16 +16,13 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space  # noqa: E402
+from space_testing import load_space_app, served  # noqa: E402
 
 from hfmech.perception import PerceptionEnsembleModel  # noqa: E402
 from hfmech.perception.space import DEFAULT_CLASS, DEFAULT_STEPS, build_demo  # noqa: E402
 from hfmech.vision import EfficientNetLiteConfig, EfficientNetLiteForImageClassification  # noqa: E402
 
 pytestmark = pytest.mark.ui
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PATH = REPO_ROOT / "spaces" / "perception-engine" / "app.py"
 
 
 def _tiny(size: int, seed: int):
@@ -50,12 +44,8 @@ def tiny_model(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def space(tiny_model):
-    demo = build_demo(model=tiny_model)
-    url = launch_space(demo)
-    try:
+    with served(build_demo(model=tiny_model)) as url:
         yield url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +54,7 @@ def client(space):
 
 
 def test_space_file_builds_the_demo_with_the_endpoint():
-    spec = importlib.util.spec_from_file_location("hfmech_space_perception_app", APP_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # building the Blocks loads no model
+    module = load_space_app("perception-engine")  # building the Blocks loads no model
     assert isinstance(module.demo, gr.Blocks)
     names = [fn.api_name for fn in module.demo.fns.values()]
     assert "perceive" in names

@@ -8,7 +8,6 @@ No timing assertions.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -19,7 +18,7 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space  # noqa: E402
+from space_testing import load_space_app, served  # noqa: E402
 
 from hfmech.sentiment import MLSTMConfig, MLSTMForByteLM  # noqa: E402
 from hfmech.sentiment.space import build_demo, heatmap_html, read_review  # noqa: E402
@@ -28,7 +27,6 @@ from hfmech.sentiment.zoo_mlstm import WEIGHTS_DIR  # noqa: E402
 pytestmark = [pytest.mark.ui]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PATH = REPO_ROOT / "spaces" / "sentiment-neuron" / "app.py"
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "sentiment_neuron_space.png"
 UNIT = 3
 
@@ -44,11 +42,8 @@ def tiny_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def space(tiny_folder):
     demo = build_demo(model=tiny_folder)
-    url = launch_space(demo)
-    try:
+    with served(demo) as url:
         yield demo, url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")
@@ -155,15 +150,10 @@ def test_browser_read_and_generate(browser, space, tmp_path):
     not (WEIGHTS_DIR / "config.json").is_file(), reason="mlstm-imdb weights are not in the package"
 )
 def test_real_space_app():
-    spec = importlib.util.spec_from_file_location("hfmech_space_sentiment_app", APP_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    url = launch_space(module.demo)
-    try:
+    module = load_space_app("sentiment-neuron")
+    with served(module.demo) as url:
         client = Client(url, verbose=False)
         label, value, html = client.predict("An absolutely wonderful, moving film.", api_name="/read")
         assert label["label"] in ("POSITIVE", "NEGATIVE") and "<span" in html
         text = client.predict("This movie", 1.0, 40, 0, api_name="/generate")
         assert text.startswith("This movie") and len(text) > len("This movie")
-    finally:
-        module.demo.close()

@@ -19,7 +19,7 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space  # noqa: E402
+from space_testing import served  # noqa: E402
 
 from hfmech.style import demo_sounds  # noqa: E402
 from hfmech.style.audio import save_audio_atomic  # noqa: E402
@@ -37,11 +37,8 @@ QUICK = {"steps": 15, "seconds": 1.5, "n_filters": 256, "content_weight": 0.01, 
 def space():
     demo = build_demo()
     assert isinstance(demo, gr.Blocks)
-    url = launch_space(demo)
-    try:
+    with served(demo) as url:
         yield demo, url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

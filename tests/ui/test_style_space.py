@@ -20,7 +20,7 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space  # noqa: E402
+from space_testing import launch_space, load_space_app, served  # noqa: E402
 
 from hfmech.serve import build_app  # noqa: E402
 from hfmech.style.space import DEFAULT_SIZE, DEFAULT_STEPS, stylize_image  # noqa: E402
@@ -28,7 +28,6 @@ from hfmech.style.space import DEFAULT_SIZE, DEFAULT_STEPS, stylize_image  # noq
 pytestmark = pytest.mark.ui
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PATH = REPO_ROOT / "spaces" / "style-transfer" / "app.py"
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "style_space.png"
 PARAMS = [
     "content",
@@ -46,15 +45,10 @@ PARAMS = [
 
 @pytest.fixture(scope="module")
 def space():
-    spec = importlib.util.spec_from_file_location("hfmech_space_style_app", APP_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_space_app("style-transfer")
     assert isinstance(module.demo, gr.Blocks)
-    url = launch_space(module.demo)
-    try:
+    with served(module.demo) as url:
         yield module, url
-    finally:
-        module.demo.close()
 
 
 @pytest.fixture(scope="module")

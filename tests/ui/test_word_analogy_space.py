@@ -19,7 +19,7 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space  # noqa: E402
+from space_testing import launch_space, load_space_app, served  # noqa: E402
 
 from hfmech.analogy.space import DEFAULT_QUERY, solve_analogy  # noqa: E402
 from hfmech.serve import build_app  # noqa: E402
@@ -32,30 +32,18 @@ pytestmark = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PATH = REPO_ROOT / "spaces" / "word-analogy" / "app.py"
 # Refreshed only on request (HFMECH_UPDATE_SCREENSHOTS=1), so a test run never dirties the working tree.
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "word_analogy_space.png"
 OOV_MESSAGE = "1 word is not in the vocabulary: 'kingg' (did you mean: king"
 
 
-def _load_space_module():
-    """Import ``spaces/word-analogy/app.py`` from its path, so the Space file itself is what is tested."""
-    spec = importlib.util.spec_from_file_location("hfmech_space_word_analogy_app", APP_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def space():
     """(module of spaces/word-analogy/app.py, its URL), served for the whole module."""
-    module = _load_space_module()
+    module = load_space_app("word-analogy")
     assert isinstance(module.demo, gr.Blocks)
-    url = launch_space(module.demo)
-    try:
+    with served(module.demo) as url:
         yield module, url
-    finally:
-        module.demo.close()
 
 
 @pytest.fixture(scope="module")
