@@ -397,8 +397,7 @@ def phase_evaluate(args, work: Path) -> dict:
         fig.tight_layout()
         _save_figure(fig, figures / "perception_transfer_drawings.jpg", dpi=90, pil_kwargs={"quality": 85})
         plt.close(fig)
-    if "pgd" in result:
-        pgd = _load_pgd(work / PGD_FILE)
+    if "pgd" in result:  # ``pgd`` is the file loaded for the evaluation above
         k = min(4, len(pgd["classes"]))
         fig, axes = plt.subplots(2, k, figsize=(k * 2.0, 4.3))
         r = result["pgd"]

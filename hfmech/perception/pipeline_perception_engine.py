@@ -14,9 +14,9 @@ abstraction. One call:
    (:class:`~hfmech.perception.transforms.RobustnessTransforms`) plus, with ``clean_view`` (default), the clean
    render itself, score them with every *training* member in one batch per member (``log_probs (M, 1 + views,
    1000)``) and ascend the objective (:mod:`~hfmech.perception.objectives`) with Adam (learning rate with a cosine
-   decay over the run, or over ``decay_steps``; ink logits at ``ink_learning_rate``: an ink change is a jump, not a nudge), or search
-   with White's ES (``optimizer="es"``, black box: no gradients; the population is batched through the members,
-   all candidates of an iteration seeing the same views);
+   decay over the run, or over ``decay_steps``; ink logits at ``ink_learning_rate``: an ink change is a jump, not a
+   nudge), or search with White's ES (``optimizer="es"``, black box: no gradients; the population is batched
+   through the members, all candidates of an iteration seeing the same views);
 4. stop after ``steps`` or when the *training-ensemble probability* — the **minimum** over the training members of
    p(target) on the clean render, each member at its own input size — reaches ``stop_probability`` (with
    ``clean_view`` it comes free with every step's forward pass; otherwise it is computed every ``check_every``

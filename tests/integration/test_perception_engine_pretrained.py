@@ -49,9 +49,9 @@ def test_zoo_ensemble_roles(engine):
 # there); the suite's 600 s default would make this test fail on load alone
 @pytest.mark.timeout(1500)
 def test_electric_fan_line_drawing(engine):
-    """The issue's example with the pipeline's DEFAULT call (20 strokes, 10 inks, lr 0.1 decayed over the run, 224 px, 2 random views + the clean
-    view, up to 300 Adam steps, stop at 0.95, best of 16 starting drawings — half scatter, half radial): both
-    training members rank "electric fan" first (top-1 of 1000) on the returned drawing.
+    """The issue's example with the pipeline's DEFAULT call (20 strokes, 10 inks, lr 0.1 decayed over the run, 224 px,
+    2 random views + the clean view, up to 300 Adam steps, stop at 0.95, best of 16 starting drawings — half scatter,
+    half radial): both training members rank "electric fan" first (top-1 of 1000) on the returned drawing.
 
     Why the radial candidates: from scatter starts the fan stalled at p ≈ 0.07 in every variant tried; a ring of
     strokes with spokes starts it in the right basin (docs/perception.md). Slow on a CPU (~1–3 min on 2 idle
