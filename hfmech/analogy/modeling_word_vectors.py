@@ -52,6 +52,7 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from hfmech.hub import register_model
 
+from ..errors import HfmechError
 from ..hub.files import write_text_atomic
 from .search import COSMUL_EPSILON, METHODS, SearchResult, exhaustive_search, normalise_method, unit_rows
 
@@ -80,11 +81,11 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------------------------
 
 
-class AnalogyQueryError(ValueError):
+class AnalogyQueryError(HfmechError, ValueError):
     """A malformed analogy query or an invalid analogy setting (method, topn, restrict_vocab)."""
 
 
-class OutOfVocabularyError(KeyError, ValueError):
+class OutOfVocabularyError(HfmechError, KeyError, ValueError):
     """Words that are not in the vocabulary; ``.words`` lists them, ``.suggestions`` maps each to close spellings.
 
     A ``KeyError`` (dictionary-style lookups) and a ``ValueError`` (bad user input); ``str()`` is the plain message.
@@ -105,7 +106,7 @@ class OutOfVocabularyError(KeyError, ValueError):
         return self.message
 
 
-class VocabularyFileError(ValueError):
+class VocabularyFileError(HfmechError, ValueError):
     """A ``vocab.txt`` that cannot be read back (bad line, duplicate word, wrong length)."""
 
 

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..errors import HfmechError
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.fusion import fold_batchnorm
@@ -53,7 +54,7 @@ DEFAULT_STEP_SIZE = {"mean-abs": 1.5 / 255, "std": 1.0 / 255, "laplacian": 1.0 /
 MIN_OCTAVE_SIDE = 16
 
 
-class DreamParameterError(ValueError):
+class DreamParameterError(HfmechError, ValueError):
     """A DeepDream parameter is out of range or of the wrong type."""
 
 

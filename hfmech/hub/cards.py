@@ -12,10 +12,12 @@ from pathlib import Path
 
 from huggingface_hub import ModelCard
 
+from ..errors import HfmechError
+
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-class CardTemplateError(ValueError):
+class CardTemplateError(HfmechError, ValueError):
     """A model-card template is missing, or names a value the builder did not provide."""
 
 

@@ -23,13 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import HfmechError
 from .cards import render_card
 
 BUILD_RECORD = "hfmech_build.json"
 _ZOO: dict[str, ZooEntry] = {}
 
 
-class ZooError(ValueError):
+class ZooError(HfmechError, ValueError):
     """An unknown zoo name, or a build that cannot run here (its upstream distribution is missing)."""
 
 

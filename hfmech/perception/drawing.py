@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from ..errors import HfmechError
+
 #: Printable inks on paper (hex sRGB): the first ``n`` are used when a palette size is asked for.
 DEFAULT_INKS: tuple[str, ...] = (
     "#1b1b1b",  # carbon black
@@ -59,7 +61,7 @@ LAYOUTS = ("scatter", "radial", "mixed")
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
 
-class DrawingParameterError(ValueError):
+class DrawingParameterError(HfmechError, ValueError):
     """A drawing-system parameter (counts, widths, palette, colours) is invalid or out of range."""
 
 

@@ -28,13 +28,14 @@ from transformers import (
 )
 from transformers.utils import ModelOutput
 
+from ..errors import HfmechError
 from ..hub import register_model
 from ..vision.image_io import normalize_pixels
 
 ROLES = ("training", "held_out")
 
 
-class EnsembleConfigError(ValueError):
+class EnsembleConfigError(HfmechError, ValueError):
     """An ensemble config whose members, names and roles do not line up."""
 
 

@@ -17,10 +17,12 @@ import math
 
 import torch
 
+from ..errors import HfmechError
+
 OBJECTIVES = ("mean-log-prob", "product")
 
 
-class ObjectiveError(ValueError):
+class ObjectiveError(HfmechError, ValueError):
     """An unknown objective name."""
 
 

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import HfmechError
 
-class OptimizerError(ValueError):
+
+class OptimizerError(HfmechError, ValueError):
     """An unknown optimiser or an out-of-range optimiser setting."""
 
 

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import HfmechError
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import tensor_to_image
@@ -57,7 +58,7 @@ MIN_SIZE = 32
 CHUNK = 16  # drawings per batch when many are scored at once (initial candidates, ES population)
 
 
-class PerceptionParameterError(ValueError):
+class PerceptionParameterError(HfmechError, ValueError):
     """A Perception Engine parameter is out of range or of the wrong type."""
 
 

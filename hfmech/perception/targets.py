@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 from functools import lru_cache
 
+from ..errors import HfmechError
 from ..vision.labels import imagenet_labels
 
 
-class UnknownClassError(ValueError):
+class UnknownClassError(HfmechError, ValueError):
     """A target that is not an ImageNet-1k class name or index (the message suggests close names)."""
 
 

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import HfmechError
 from ..hub.files import atomic_path, write_json_atomic
 from ..vision.image_io import normalize_pixels
 
@@ -44,7 +45,7 @@ DEFAULT_JUDGES: tuple[str, ...] = (
 )
 
 
-class TransferInputError(ValueError):
+class TransferInputError(HfmechError, ValueError):
     """Bad arguments to the transfer evaluation or the attack (shapes, classes, epsilon, judges)."""
 
 

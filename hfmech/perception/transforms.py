@@ -24,8 +24,10 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
+from ..errors import HfmechError
 
-class TransformParameterError(ValueError):
+
+class TransformParameterError(HfmechError, ValueError):
     """A robustness-transform parameter is out of range."""
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import HfmechError
 from .modeling_mlstm import MLSTMConfig, MLSTMForByteLM
 
 __all__ = ["OPENAI_SENTIMENT_UNIT", "OpenAIWeightsError", "convert_openai", "load_openai_arrays", "merge_wh"]
@@ -46,7 +47,7 @@ OPENAI_SENTIMENT_UNIT = 2388
 N_FILES = 15
 
 
-class OpenAIWeightsError(ValueError):
+class OpenAIWeightsError(HfmechError, ValueError):
     """The folder does not hold encoder.py's 15 arrays with consistent shapes."""
 
 

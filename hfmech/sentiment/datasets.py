@@ -32,8 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import HfmechError
 
-class DatasetFileError(OSError):
+
+class DatasetFileError(HfmechError, OSError):
     """A benchmark file is missing, unreadable, or not in the expected format."""
 
 

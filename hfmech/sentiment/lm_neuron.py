@@ -28,10 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import HfmechError
 from ..vision.features import UnknownLayerError
 
 
-class LMNeuronError(ValueError):
+class LMNeuronError(HfmechError, ValueError):
     """Bad arguments to the LM probe/clamp: unknown site, layer or unit index, empty text list, bad pooling."""
 
 

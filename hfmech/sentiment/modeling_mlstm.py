@@ -50,6 +50,7 @@ from transformers.utils import ModelOutput
 from hfmech.hub import register_model
 from hfmech.hub.hardware import cpu_has_amx_bf16
 
+from ..errors import HfmechError
 from .preprocessing import preprocess, to_text
 
 __all__ = [
@@ -73,7 +74,7 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 AUTO_BF16_MIN_HIDDEN = 512
 
 
-class UnknownUnitError(IndexError, ValueError):
+class UnknownUnitError(HfmechError, IndexError, ValueError):
     """A unit index outside ``[0, hidden_size)`` (or not an integer)."""
 
 

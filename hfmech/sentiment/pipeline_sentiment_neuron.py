@@ -39,6 +39,7 @@ import math
 import numpy as np
 import torch
 
+from ..errors import HfmechError
 from ..hub.pipelines import ModelOnlyPipeline
 from .generation import ClampError, _number, generate, parse_clamp
 from .modeling_mlstm import MLSTMForByteLM, check_units
@@ -47,7 +48,7 @@ from .preprocessing import FRONT_PAD, require_text
 __all__ = ["SentimentConfigError", "SentimentNeuronPipeline", "char_values"]
 
 
-class SentimentConfigError(ValueError):
+class SentimentConfigError(HfmechError, ValueError):
     """The model's config names no sentiment unit (and the call passed none)."""
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import html
 
+from ..errors import HfmechError
+
 FRONT_PAD = "\n "
 END_PAD = " "
 
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 
-class SentimentInputError(ValueError):
+class SentimentInputError(HfmechError, ValueError):
     """Text the sentiment model cannot read: not a string, invalid UTF-8, lone surrogates, or empty where a
     label is requested."""
 

@@ -23,11 +23,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..errors import HfmechError
+
 C_GRID = tuple(float(c) for c in 2.0 ** np.arange(-8, 1))
 """The OpenAI code's regularisation grid ``2**arange(-8, 1)`` = 1/256 … 1."""
 
 
-class ProbeInputError(ValueError):
+class ProbeInputError(HfmechError, ValueError):
     """Features/labels that a probe cannot be fitted on (shape mismatch, one class only, NaN, too few examples)."""
 
 

@@ -51,6 +51,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import HfmechError
+
 DEFAULT_SAMPLING_RATE = 22050
 DEFAULT_N_FFT = 2048
 #: Peak amplitude under which an input counts as silent (−80 dBFS).
@@ -73,7 +75,7 @@ WRITE_FORMATS = {
 }
 
 
-class AudioInputError(ValueError):
+class AudioInputError(HfmechError, ValueError):
     """Base class for every problem with an audio *input*; the message names the input and says what to do."""
 
 
@@ -97,7 +99,7 @@ class AudioSilentError(AudioInputError):
     """All samples are (nearly) zero: there is nothing to analyse."""
 
 
-class AudioOutputError(ValueError):
+class AudioOutputError(HfmechError, ValueError):
     """An output path whose suffix names no supported audio format."""
 
 

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import HfmechError
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from .audio import AudioInputError, griffin_lim, load_audio, log_spectrogram, magnitude_from_log
 
@@ -54,7 +55,7 @@ OUTPUT_PEAK = 0.99
 INITS = ("noise", "content")
 
 
-class AudioStyleParameterError(ValueError):
+class AudioStyleParameterError(HfmechError, ValueError):
     """An audio style transfer parameter is missing, out of range or of the wrong type."""
 
 

@@ -61,6 +61,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..errors import HfmechError
 from ..hub.hardware import cpu_has_amx_bf16
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
@@ -84,7 +85,7 @@ LBFGS_HISTORY = 100
 PYRAMID_DECAY = 0.5  # weight 2^-k of pyramid level k (weights 1 were slower: docs/style.md)
 
 
-class StyleParameterError(ValueError):
+class StyleParameterError(HfmechError, ValueError):
     """A style-transfer setting is out of range or of the wrong type."""
 
 

@@ -67,6 +67,7 @@ from transformers.modeling_outputs import ImageClassifierOutputWithNoAttention
 
 from hfmech.hub import register_model, zoo
 
+from ..errors import HfmechError
 from .labels import imagenet_id2label, top_k_labels
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -454,7 +455,7 @@ class EfficientNetLiteForImageClassification(PreTrainedModel):
 # --------------------------------------------------------------------------------------------------------------------
 
 
-class CheckpointConversionError(ValueError):
+class CheckpointConversionError(HfmechError, ValueError):
     """An upstream state dict does not match the architecture its config describes."""
 
 

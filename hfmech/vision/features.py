@@ -20,11 +20,13 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
+from ..errors import HfmechError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class UnknownLayerError(KeyError, ValueError):
+class UnknownLayerError(HfmechError, KeyError, ValueError):
     """A requested layer name is not one the backbone exposes; the message lists the valid names."""
 
     def __str__(self) -> str:  # KeyError would repr() the message

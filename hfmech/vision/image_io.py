@@ -90,6 +90,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from ..errors import HfmechError
+
 if TYPE_CHECKING:
     import torch
 
@@ -165,7 +167,7 @@ _FLOAT_TOLERANCE = 1e-4  # numpy float inputs may overshoot [0, 1] by this much 
 # --------------------------------------------------------------------------------------------
 
 
-class ImageInputError(ValueError):
+class ImageInputError(HfmechError, ValueError):
     """Base class for every problem with an image *input*.
 
     ``str(error)`` names the input, says what is wrong and what to do. ``error.source`` holds the

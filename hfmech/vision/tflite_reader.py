@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import HfmechError
 
-class TFLiteFormatError(ValueError):
+
+class TFLiteFormatError(HfmechError, ValueError):
     """A file that is not a TFLite flatbuffer, or uses something this reader does not support."""
 
 

@@ -60,6 +60,8 @@ from transformers.modeling_outputs import BaseModelOutputWithNoAttention
 
 from hfmech.hub import register_model, zoo
 
+from ..errors import HfmechError
+
 #: Convolutions per block.
 LAYOUTS: dict[str, tuple[int, ...]] = {
     "vgg11": (1, 1, 2, 2, 2),
@@ -233,7 +235,7 @@ def random_vgg(config: VGGConfig, seed: int | None = None) -> VGGModel:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-class VGGCheckpointError(ValueError):
+class VGGCheckpointError(HfmechError, ValueError):
     """A checkpoint does not hold the VGG trunk its config describes (missing/unexpected layers, wrong shapes)."""
 
 
