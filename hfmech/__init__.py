@@ -7,47 +7,28 @@ pipeline registry, so::
     from transformers import pipeline
     dream = pipeline("deep-dream", model=hfmech.zoo.build("efficientnet-lite0-imagenet"))
 
-works with local folders, Hub ids and (through :func:`hfmech.zoo.resolve`) zoo names.
+works with local folders, Hub ids and (through :func:`hfmech.zoo.resolve`) zoo names. The mechanisms are found
+from their folders (:data:`MECHANISMS`, one :class:`~hfmech.hub.mechanism.Mechanism` each); tasks are registered
+from that one list.
 """
-
-from transformers import AutoModel, AutoModelForImageClassification
 
 from . import vision  # noqa: F401  (registers backbones and their zoo entries)
 from .analogy import WordAnalogyPipeline
 from .dream import DeepDreamPipeline
-from .hub import register_task, zoo
+from .hub import zoo
+from .hub.mechanism import register_tasks
+from .mechanisms import MECHANISMS
 from .perception import PerceptionEnginePipeline
 from .sentiment import SentimentNeuronPipeline
 from .style import AudioStyleTransferPipeline, StyleTransferPipeline
 
 __version__ = "0.1.0"
 
-TASKS = {
-    "deep-dream": DeepDreamPipeline,
-    "word-analogy": WordAnalogyPipeline,
-    "style-transfer": StyleTransferPipeline,
-    "audio-style-transfer": AudioStyleTransferPipeline,
-    "perception-engine": PerceptionEnginePipeline,
-    "sentiment-neuron": SentimentNeuronPipeline,
-}
-
-register_task(
-    "deep-dream",
-    pipeline_class=DeepDreamPipeline,
-    pt_model=(AutoModelForImageClassification, AutoModel),
-    type="image",
-)
-
-register_task("word-analogy", pipeline_class=WordAnalogyPipeline, pt_model=AutoModel, type="text")
-register_task("style-transfer", pipeline_class=StyleTransferPipeline, pt_model=AutoModel, type="image")
-register_task(
-    "audio-style-transfer", pipeline_class=AudioStyleTransferPipeline, pt_model=AutoModel, type="audio"
-)
-
-register_task("perception-engine", pipeline_class=PerceptionEnginePipeline, pt_model=AutoModel, type="image")
-register_task("sentiment-neuron", pipeline_class=SentimentNeuronPipeline, pt_model=AutoModel, type="text")
+#: task name -> pipeline class, for every task of every mechanism.
+TASKS = register_tasks(MECHANISMS)
 
 __all__ = [
+    "MECHANISMS",
     "TASKS",
     "AudioStyleTransferPipeline",
     "DeepDreamPipeline",

@@ -1,31 +1,18 @@
-"""``hfmech serve``: one Gradio app with a tab per available mechanism (each tab is that mechanism's Space)."""
+"""``hfmech serve``: one Gradio app with a tab per mechanism (each tab is that mechanism's Space)."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-#: Per-upload limit for every app hfmech launches (Spaces and ``hfmech serve``).
-MAX_UPLOAD = "20mb"
+from .mechanisms import MECHANISMS
+from .ui import launch_kwargs
 
-
-def launch_kwargs() -> dict:
-    return {"max_file_size": MAX_UPLOAD}
+__all__ = ["build_app", "launch_kwargs", "mechanism_demos"]
 
 
 def mechanism_demos() -> list[tuple[str, gr.Blocks]]:
-    from .analogy.space import build_demo as build_analogy
-    from .dream.space import build_demo as build_dream
-    from .perception.space import build_demo as build_perception
-    from .sentiment.space import build_demo as build_sentiment
-    from .style.space import build_demo as build_style
-
-    return [
-        ("DeepDream", build_dream()),
-        ("Style transfer", build_style()),
-        ("Sentiment neuron", build_sentiment()),
-        ("Word analogy", build_analogy()),
-        ("Perception Engine", build_perception()),
-    ]
+    """``(tab title, Blocks)`` for every mechanism, in :data:`hfmech.MECHANISMS` order."""
+    return [(mechanism.title, mechanism.build_demo()) for mechanism in MECHANISMS]
 
 
 def build_app() -> gr.Blocks:

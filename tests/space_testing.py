@@ -34,7 +34,7 @@ def free_port() -> int:
 
 def launch_space(blocks) -> str:
     """Serve ``blocks`` on 127.0.0.1 with hfmech's launch settings (upload limit); returns its URL."""
-    from hfmech.serve import launch_kwargs
+    from hfmech.ui import launch_kwargs
 
     port = free_port()
     blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs())

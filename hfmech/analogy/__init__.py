@@ -11,6 +11,9 @@
 - :mod:`.pipeline_word_analogy` — :class:`WordAnalogyPipeline`, task ``"word-analogy"``.
 """
 
+from transformers import AutoModel
+
+from ..hub.mechanism import Mechanism, Task
 from . import (
     io,  # noqa: F401  (registers the glove-6b-50d zoo entry)
     zoo_cbow,  # noqa: F401  (registers the cbow-imdb zoo entry)
@@ -25,7 +28,20 @@ from .modeling_word_vectors import (
 )
 from .pipeline_word_analogy import AnalogyAnswers, WordAnalogyPipeline, parse_query
 
+MECHANISM = Mechanism(
+    package="analogy",
+    title="Word analogy",
+    paper="Mikolov et al. 2013",
+    tasks=(Task("word-analogy", WordAnalogyPipeline, AutoModel, "text", default_model="glove-6b-50d"),),
+    cli_commands=("analogy", "analogy-eval", "word2vec-train"),
+    space="word-analogy",
+    docs="analogy.md",
+    order=4,
+    recipes={"word2vec-train": "hfmech.analogy.train:main"},
+)
+
 __all__ = [
+    "MECHANISM",
     "AnalogyAnswers",
     "WordAnalogyPipeline",
     "evaluate_analogies",

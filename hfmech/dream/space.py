@@ -13,41 +13,12 @@ import gradio as gr
 
 from ..errors import USER_ERRORS
 from ..hub import load_pipeline
+from ..ui import readable_upload
 from ..vision.features import available_layers
 from ..vision.image_io import load_image, resize_max_side
 
 DEFAULT_MODEL = "efficientnet-lite0-imagenet"
 DEFAULT_MAX_SIDE = 384
-
-
-def readable_upload(component: gr.Image) -> gr.Image:
-    """Make an unreadable upload to ``component`` a ``gr.Error`` with hfmech's message (see ``load_image``).
-
-    Gradio decodes an upload with Pillow before the handler runs; a failure there becomes a
-    ``ComponentProcessingError`` whose text Gradio hides. The message names the uploaded file, not the server path.
-    The instance's ``preprocess`` is wrapped rather than subclassing ``gr.Image``: Gradio writes a ``.pyi`` stub
-    beside the module of every ``Component`` subclass.
-    """
-    decode = component.preprocess
-
-    def preprocess(payload):
-        try:
-            return decode(payload)
-        except gr.Error:
-            raise
-        except Exception as err:
-            path = getattr(payload, "path", None)
-            name = getattr(payload, "orig_name", None) or "the uploaded file"
-            try:
-                load_image(path)
-            except USER_ERRORS as e:
-                raise gr.Error(str(e).replace(str(path), name)) from err
-            except Exception:
-                pass
-            raise gr.Error(f"Could not read {name} as an image ({type(err).__name__}).") from err
-
-    component.preprocess = preprocess
-    return component
 
 
 def dream_image(image, layer, octaves, steps, guide, seed, max_side=DEFAULT_MAX_SIDE, model=DEFAULT_MODEL):

@@ -9,6 +9,9 @@
 - :mod:`.pipeline_perception_engine` — task ``"perception-engine"``.
 """
 
+from transformers import AutoModel
+
+from ..hub.mechanism import Mechanism, Task
 from . import zoo_ensemble  # noqa: F401  (registers the perception-ensemble-lite zoo entry)
 from .drawing import DEFAULT_INKS, Drawing, DrawingParameterError, DrawingSpec, Geometry, default_palette
 from .modeling_perception_ensemble import (
@@ -28,7 +31,27 @@ from .svg import to_svg
 from .targets import UnknownClassError, resolve_class
 from .transforms import RobustnessTransforms, TransformParameterError
 
+MECHANISM = Mechanism(
+    package="perception",
+    title="Perception Engine",
+    paper="White 2018",
+    tasks=(
+        Task(
+            "perception-engine",
+            PerceptionEnginePipeline,
+            AutoModel,
+            "image",
+            default_model="perception-ensemble-lite",
+        ),
+    ),
+    cli_commands=("perceive",),
+    space="perception-engine",
+    docs="perception.md",
+    order=5,
+)
+
 __all__ = [
+    "MECHANISM",
     "DEFAULT_INKS",
     "OBJECTIVES",
     "Drawing",

@@ -6,6 +6,9 @@ A byte-level multiplicative LSTM (:mod:`.modeling_mlstm`) trained to predict the
 ships hfmech's own trained weights.
 """
 
+from transformers import AutoModel
+
+from ..hub.mechanism import Mechanism, Task
 from . import zoo_mlstm, zoo_smollm2  # noqa: F401  (register the zoo entries)
 from .convert_openai import OpenAIWeightsError, convert_openai
 from .datasets import DatasetFileError, TextSplits, load_amazon, load_benchmark, load_imdb, load_sst2
@@ -26,7 +29,20 @@ from .probe import (
     train_with_reg_cv,
 )
 
+MECHANISM = Mechanism(
+    package="sentiment",
+    title="Sentiment neuron",
+    paper="Radford, Jozefowicz & Sutskever 2017",
+    tasks=(Task("sentiment-neuron", SentimentNeuronPipeline, AutoModel, "text", default_model="mlstm-imdb"),),
+    cli_commands=("sentiment", "sentiment-generate", "sentiment-train"),
+    space="sentiment-neuron",
+    docs="sentiment.md",
+    order=3,
+    recipes={"sentiment-train": "hfmech.sentiment.train:main"},
+)
+
 __all__ = [
+    "MECHANISM",
     "DatasetFileError",
     "JudgeUnavailableError",
     "LMNeuronError",

@@ -1,6 +1,10 @@
 """Mechanism 2 — cross-domain synthesis: Gatys style transfer, random-network style, audio style transfer."""
 
 # audio style transfer (Ulyanov & Lebedev 2016): audio, modeling_random_audio_conv, pipeline_audio_style_transfer
+from transformers import AutoModel
+
+from ..hub.mechanism import Mechanism, Task
+from . import zoo_vgg  # noqa: F401  (registers the vgg16-hed-trunk zoo entry)
 from .audio import AudioInputError, griffin_lim, load_audio, log_spectrogram, save_audio_atomic
 from .modeling_random_audio_conv import RandomAudioConvConfig, RandomAudioConvModel
 from .pipeline_audio_style_transfer import (
@@ -23,7 +27,28 @@ from .random_networks import (
     random_vgg_config,
 )
 
+MECHANISM = Mechanism(
+    package="style",
+    title="Style transfer",
+    paper="Gatys, Ecker & Bethge 2016; Ustyuzhaninov et al. 2016; Ulyanov & Lebedev 2016",
+    tasks=(
+        Task("style-transfer", StyleTransferPipeline, AutoModel, "image", default_model="vgg16-hed-trunk"),
+        Task(
+            "audio-style-transfer",
+            AudioStyleTransferPipeline,
+            AutoModel,
+            "audio",
+            default_model="random-audio-conv",
+        ),
+    ),
+    cli_commands=("style", "style-audio"),
+    space="style-transfer",
+    docs="style.md",
+    order=2,
+)
+
 __all__ = [
+    "MECHANISM",
     "AudioInputError",
     "AudioStyleParameterError",
     "AudioStyleSettings",

@@ -22,6 +22,15 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+#: Gatys et al. 2016 defaults (content relu4_2; style relu1_1 … relu5_1 with equal weights): what
+#: ``StyleTransferPipeline`` uses on a VGG trunk whose config names no layers, and what the style zoo stores in
+#: ``config.style_transfer``.
+GATYS_STYLE_DEFAULTS = {
+    "content_layers": ["relu4_2"],
+    "style_layers": ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
+    "style_layer_weights": [0.2, 0.2, 0.2, 0.2, 0.2],
+}
+
 EPS = 1e-12
 
 

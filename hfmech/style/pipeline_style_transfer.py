@@ -67,7 +67,14 @@ from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
 from . import color
-from .losses import blended_grams, content_loss, gram_matrix, gram_style_loss, total_variation
+from .losses import (
+    GATYS_STYLE_DEFAULTS,
+    blended_grams,
+    content_loss,
+    gram_matrix,
+    gram_style_loss,
+    total_variation,
+)
 
 MIN_SIDE = 32
 AUTO_MIN_SIDE = 192
@@ -579,6 +586,8 @@ class StyleTransferPipeline(ModelOnlyPipeline):
 
     def resolve_layers(self, s: StyleSettings) -> tuple[list[str], list[str], dict[str, float]]:
         names = available_layers(self.model)
+        if s.content_layers is None and s.style_layers is None and self._has_gatys_layers(names):
+            s = s.updated(**GATYS_STYLE_DEFAULTS)  # a VGG trunk whose config names no layers: Gatys et al.'s
         content_layers = list(s.content_layers or [self._default_layer(names)])
         style_layers = list(s.style_layers or content_layers)
         for layer in [*content_layers, *style_layers]:
@@ -592,6 +601,11 @@ class StyleTransferPipeline(ModelOnlyPipeline):
                 )
             weights = [1.0 / len(style_layers)] * len(style_layers)
         return content_layers, style_layers, dict(zip(style_layers, (float(w) for w in weights)))
+
+    @staticmethod
+    def _has_gatys_layers(names) -> bool:
+        wanted = [*GATYS_STYLE_DEFAULTS["content_layers"], *GATYS_STYLE_DEFAULTS["style_layers"]]
+        return all(layer in names for layer in wanted)
 
     @staticmethod
     def _default_layer(names) -> str:

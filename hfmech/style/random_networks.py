@@ -32,7 +32,8 @@ from transformers import AutoModel, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithNoAttention
 
 from ..hub import register_model, zoo
-from ..vision.vgg import GATYS_STYLE_DEFAULTS, TORCHVISION_MEAN, TORCHVISION_STD, VGGConfig, random_vgg
+from ..vision.vgg import TORCHVISION_MEAN, TORCHVISION_STD, VGGConfig, random_vgg
+from .losses import GATYS_STYLE_DEFAULTS
 
 #: Ustyuzhaninov et al. 2016, multi-scale model.
 PAPER_FILTER_SIZES = (3, 5, 7, 11, 15, 23, 37, 55)

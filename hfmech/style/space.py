@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..dream.space import readable_upload
 from ..errors import USER_ERRORS
 from ..hub import load_pipeline
+from ..ui import readable_upload
 from ..vision.image_io import load_image, resize_max_side
 
 BACKBONES = ("vgg16-hed-trunk", "random-multiscale", "random-vgg")

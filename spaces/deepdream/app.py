@@ -1,7 +1,7 @@
 """DeepDream Space (Gradio): all logic lives in hfmech.dream.space."""
 
 from hfmech.dream.space import build_demo
-from hfmech.serve import launch_kwargs
+from hfmech.ui import launch_kwargs
 
 demo = build_demo()
 

@@ -1,7 +1,7 @@
 """Perception Engine Space (Gradio): all logic lives in hfmech.perception.space."""
 
 from hfmech.perception.space import build_demo
-from hfmech.serve import launch_kwargs
+from hfmech.ui import launch_kwargs
 
 demo = build_demo()
 

@@ -1,7 +1,7 @@
 """Sentiment-neuron Space (Gradio): all logic lives in hfmech.sentiment.space."""
 
 from hfmech.sentiment.space import build_demo
-from hfmech.serve import launch_kwargs
+from hfmech.ui import launch_kwargs
 
 demo = build_demo()
 

@@ -1,7 +1,7 @@
 """Style-transfer Space (Gradio): image and audio tabs; all logic lives in hfmech.style.space."""
 
-from hfmech.serve import launch_kwargs
 from hfmech.style.space import build_demo
+from hfmech.ui import launch_kwargs
 
 demo = build_demo()
 

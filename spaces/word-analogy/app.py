@@ -1,7 +1,7 @@
 """Word-analogy Space (Gradio): all logic lives in hfmech.analogy.space."""
 
 from hfmech.analogy.space import build_demo
-from hfmech.serve import launch_kwargs
+from hfmech.ui import launch_kwargs
 
 demo = build_demo()
 

@@ -1,0 +1,116 @@
+"""``hfmech dream`` and ``hfmech visualize`` (DeepDream and activation maximisation from the command line)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ..errors import USER_ERRORS, OutputPathError
+from ..hub.cli import check_output_path, load_pipeline_for_cli
+from ..vision.image_io import SAVE_SUFFIXES
+from . import MECHANISM
+from .gradients import GRADIENT_NORMALISATIONS
+
+
+def _default_model() -> str:
+    return MECHANISM.tasks[0].default_model
+
+
+def dream(args) -> int:
+    from ..vision.image_io import save_image_atomic
+    from .pipeline_deep_dream import DreamSettings
+
+    out_path = check_output_path(args.output, suffixes=SAVE_SUFFIXES, kind="image")
+    frames_dir = Path(os.path.expanduser(args.frames)) if args.frames else None
+    if frames_dir is not None and frames_dir.exists() and not frames_dir.is_dir():
+        raise OutputPathError(f"--frames {str(frames_dir)!r} exists and is not a directory")
+    settings = dict(
+        layer=args.layer,
+        octaves=args.octaves,
+        octave_scale=args.octave_scale,
+        steps=args.steps,
+        step_size=args.step_size,
+        jitter=args.jitter,
+        grad_norm=args.grad_norm,
+        tile_size=args.tile_size,
+        max_pixels=args.max_pixels,
+    )
+    DreamSettings().updated(**settings)  # range checks before the model and the image are loaded
+    pipe = load_pipeline_for_cli("deep-dream", args.model)
+    result = pipe(args.input, guide=args.guide, seed=args.seed, return_frames=bool(args.frames), **settings)
+    save_image_atomic(result["image"], out_path)
+    if frames_dir is not None:
+        frames_dir.mkdir(parents=True, exist_ok=True)
+        for i, frame in enumerate(result["frames"]):
+            save_image_atomic(frame, frames_dir / f"octave_{i}.png")
+    print(
+        f"{out_path}  objective {result['objective']}: {result['objective_start']:.4g} -> "
+        f"{result['objective_end']:.4g}"
+    )
+    return 0
+
+
+def visualize(args) -> int:
+    from ..vision.image_io import save_image_atomic
+    from . import objectives
+    from .pipeline_deep_dream import DreamParameterError
+
+    out_path = check_output_path(args.output, suffixes=SAVE_SUFFIXES, kind="image")
+    pipe = load_pipeline_for_cli("deep-dream", args.model)
+    layer = pipe.resolve_layer(args.layer)
+    if args.channel is not None:
+        objective = objectives.channel(layer, args.channel)
+    elif args.logit is not None:
+        objective = objectives.class_logit(args.logit)
+    else:
+        objective = objectives.layer(layer)
+    try:
+        result = pipe.visualize(objective, size=args.size, steps=args.steps, seed=args.seed)
+    except USER_ERRORS:
+        raise
+    except ValueError as e:
+        # --size/--steps out of range, --channel/--logit past the layer's channels/classes
+        raise DreamParameterError(str(e)) from e
+    save_image_atomic(result["images"][0], out_path)
+    print(f"{args.output}  {objective}: {result['objective_history'][-1]:.4g}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("dream", help="DeepDream an image (Mordvintsev et al. 2015)")
+    d.add_argument("input", help="image path or URL")
+    d.add_argument("-o", "--output", required=True, help="output image (.png/.jpg/.webp), written atomically")
+    d.add_argument(
+        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+    )
+    d.add_argument(
+        "--layer", default=None, help="layer name or preset (shallow, deep); default from the model config"
+    )
+    d.add_argument("--octaves", type=int, default=None)
+    d.add_argument("--octave-scale", type=float, default=None)
+    d.add_argument("--steps", type=int, default=None, help="ascent steps per octave")
+    d.add_argument("--step-size", type=float, default=None, help="in [0, 1] pixel units")
+    d.add_argument("--jitter", type=int, default=None)
+    d.add_argument("--grad-norm", choices=GRADIENT_NORMALISATIONS, default=None)
+    d.add_argument("--tile-size", type=int, default=None, help="tile side for large images; 0 = no tiling")
+    d.add_argument("--guide", default=None, help="guide image for guided dreaming")
+    d.add_argument("--seed", type=int, default=None)
+    d.add_argument(
+        "--max-pixels", type=int, default=None, help="larger inputs are downscaled to this many pixels"
+    )
+    d.add_argument("--frames", default=None, help="directory to write the image after each octave")
+    d.set_defaults(func=dream)
+
+    v = sub.add_parser("visualize", help="feature visualisation from noise (activation maximisation)")
+    v.add_argument("-o", "--output", required=True)
+    v.add_argument(
+        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+    )
+    v.add_argument("--layer", default=None)
+    v.add_argument("--channel", type=int, default=None)
+    v.add_argument("--logit", type=int, default=None, help="maximise an ImageNet class logit instead")
+    v.add_argument("--size", type=int, default=224)
+    v.add_argument("--steps", type=int, default=256)
+    v.add_argument("--seed", type=int, default=None)
+    v.set_defaults(func=visualize)

@@ -1,0 +1,81 @@
+"""``hfmech perceive``: a Perception Engine drawing of an ImageNet class (White 2018)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..hub.cli import check_output_path, load_pipeline_for_cli
+from ..vision.image_io import SAVE_SUFFIXES
+from . import MECHANISM
+from .drawing import LAYOUTS
+from .optimizers import OPTIMIZERS
+
+
+def perceive(args) -> int:
+    from ..hub.files import write_text_atomic
+    from ..vision.image_io import save_image_atomic
+    from .targets import resolve_class
+
+    out_path = check_output_path(args.output, suffixes=SAVE_SUFFIXES, kind="image")
+    svg_path = check_output_path(args.svg, suffixes=(".svg",), kind="--svg") if args.svg else None
+    # an unknown class name fails before the model loads
+    resolve_class(int(args.target) if args.target.strip().isdigit() else args.target)
+    kwargs = dict(
+        strokes=args.strokes,
+        blobs=args.blobs,
+        palette=args.palette,
+        optimizer=args.optimizer,
+        size=args.size,
+        steps=args.steps,
+        init_layout=args.init_layout,
+    )
+    pipe = load_pipeline_for_cli("perception-engine", args.model)
+    result = pipe(args.target, seed=args.seed, **{k: v for k, v in kwargs.items() if v is not None})
+    save_image_atomic(result["image"], out_path)
+    if svg_path is not None:
+        write_text_atomic(svg_path, result["svg"])
+    scores = result["scores"]
+    print(
+        f"{out_path}  {result['target']['label']} (class {result['target']['index']}), {result['steps']} steps, "
+        f"{result['renders']} renders, {result['seconds']:.1f} s"
+    )
+    for role in ("training", "held_out"):
+        for name, p in scores[role].items():
+            print(f"  {role:<9} {name:<24} p = {p:.4f}  rank {result['ranks'][role][name]}")
+    if svg_path is not None:
+        print(f"svg: {svg_path}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    pe = sub.add_parser(
+        "perceive", help="Perception Engine: draw an ImageNet class for a classifier ensemble (White 2018)"
+    )
+    pe.add_argument("target", help="ImageNet class name (any WordNet lemma, e.g. 'electric fan') or index")
+    pe.add_argument(
+        "-o", "--output", required=True, help="output image (.png/.jpg/.webp), written atomically"
+    )
+    pe.add_argument(
+        "--model",
+        default=MECHANISM.tasks[0].default_model,
+        help="zoo name, local folder or Hub id (default: %(default)s)",
+    )
+    pe.add_argument(
+        "--strokes", type=int, default=None, help="number of strokes (default from the model config)"
+    )
+    pe.add_argument("--blobs", type=int, default=None, help="number of filled blobs")
+    pe.add_argument(
+        "--palette", type=int, default=None, help="number of inks from the default palette (1..10)"
+    )
+    pe.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
+    pe.add_argument("--size", type=int, default=None, help="canvas side in pixels (32..1024)")
+    pe.add_argument("--steps", type=int, default=None, help="optimisation steps (ES: iterations)")
+    pe.add_argument(
+        "--init-layout",
+        choices=LAYOUTS,
+        default=None,
+        help="starting candidates: random strokes, a ring with spokes, or half each (default: mixed)",
+    )
+    pe.add_argument("--seed", type=int, default=None)
+    pe.add_argument("--svg", default=None, help="also write the drawing as SVG")
+    pe.set_defaults(func=perceive)

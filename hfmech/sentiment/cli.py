@@ -1,0 +1,100 @@
+"""``hfmech sentiment``, ``hfmech sentiment-generate`` and ``hfmech sentiment-train`` (Radford et al. 2017)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..hub.cli import load_pipeline_for_cli
+from . import MECHANISM
+
+
+def _default_model() -> str:
+    return MECHANISM.tasks[0].default_model
+
+
+def sentiment(args) -> int:
+    pipe = load_pipeline_for_cli("sentiment-neuron", args.model)
+    out = pipe(args.text, unit=args.unit, return_trace=args.trace)
+    print(
+        f"{out['label']}  score={out['score']:.3f}  unit {out['unit']} ({out['state']}) = {out['value']:+.4f}"
+    )
+    if args.trace:
+        for ch, v in zip(out["text"], out["trace"]):
+            print(f"{ch!r}\t{v:+.4f}")
+    return 0
+
+
+def parse_clamp_arg(items: list[str] | None):
+    """``--clamp 1.0`` (the sentiment unit, positive-up scale) or ``--clamp 12=0.5 --clamp 40=-1`` (raw units)."""
+    from .generation import ClampError
+
+    if not items:
+        return None
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]  # a number: validated by the pipeline
+    clamp = {}
+    for item in items:
+        unit, sep, value = item.partition("=")
+        if not sep:
+            raise ClampError(f"--clamp {item!r}: use one number, or UNIT=VALUE pairs")
+        try:
+            clamp[int(unit)] = value
+        except ValueError:
+            raise ClampError(f"--clamp {item!r}: the unit must be an integer") from None
+    return clamp
+
+
+def sentiment_generate(args) -> int:
+    clamp = parse_clamp_arg(args.clamp)
+    pipe = load_pipeline_for_cli("sentiment-neuron", args.model)
+    out = pipe.generate(
+        args.prompt,
+        clamp=clamp,
+        max_bytes=args.max_bytes,
+        temperature=args.temperature,
+        seed=args.seed,
+        clamp_on=args.clamp_on,
+    )
+    print(out["prompt"] + out["text"])
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    se = sub.add_parser("sentiment", help="read a review with the sentiment neuron (Radford et al. 2017)")
+    se.add_argument("text", help="the review text")
+    se.add_argument(
+        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+    )
+    se.add_argument(
+        "--unit", type=int, default=None, help="unit to read (default: the model's sentiment unit)"
+    )
+    se.add_argument("--trace", action="store_true", help="print the unit's value after every character")
+    se.set_defaults(func=sentiment)
+
+    sg = sub.add_parser("sentiment-generate", help="generate a review with the sentiment unit clamped")
+    sg.add_argument("prompt", nargs="?", default="", help="text to continue (default: start a review)")
+    sg.add_argument(
+        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+    )
+    sg.add_argument(
+        "--clamp",
+        action="append",
+        default=None,
+        help="a number (sentiment unit, +: positive) or UNIT=VALUE (repeatable); default: no clamp",
+    )
+    sg.add_argument(
+        "--clamp-on", choices=["c", "h", "both"], default=None, help="default from the model config"
+    )
+    sg.add_argument("--max-bytes", type=int, default=200)
+    sg.add_argument("--temperature", type=float, default=1.0)
+    sg.add_argument("--seed", type=int, default=0)
+    sg.set_defaults(func=sentiment_generate)
+
+    stn = sub.add_parser(
+        "sentiment-train",
+        help="train the byte mLSTM; arguments as `python -m hfmech.sentiment.train`",
+        add_help=False,
+    )
+    stn.add_argument(
+        "train_args", nargs=argparse.REMAINDER, help="passed to hfmech.sentiment.train (try --help)"
+    )
