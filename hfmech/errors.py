@@ -25,6 +25,24 @@ class ModelLoadError(HfmechError, OSError):
     """A model (a zoo name, local folder or Hub id) could not be loaded."""
 
 
+class WeightsError(ModelLoadError):
+    """A weights file that does not match its model: corrupt header, offsets past the end, a missing, unexpected,
+    renamed or re-typed tensor, a pickle where safetensors are required. The message names the file and the tensor."""
+
+
+class ModelConfigError(ModelLoadError):
+    """A model's ``config.json`` that cannot be read, or asks for sizes beyond hfmech's limits (checked before any
+    allocation; see docs/limits.md)."""
+
+
+class LimitError(HfmechError, ValueError):
+    """A size, count or step number beyond a stated bound (docs/limits.md), refused before the work starts."""
+
+
+class NonFiniteError(HfmechError, ValueError):
+    """NaN or infinity in an input, a parameter, or inside an optimisation (the message names the step)."""
+
+
 class HubError(HfmechError, OSError):
     """A Hub request was refused (not logged in, no write access to the repo, invalid repo id)."""
 
@@ -67,13 +85,55 @@ def check_seed(seed, *, name: str = "seed") -> int | None:
     return seed
 
 
+def check_int(value, name: str, low: int, high: int, *, error: type[Exception] = LimitError) -> int:
+    """``value`` as an int in ``low .. high`` (bools, floats with a fraction and non-numbers refused), else ``error``.
+
+    The message states the bound, so a refusal says what would be accepted.
+    """
+    if isinstance(value, bool):
+        raise error(f"{name} must be a whole number in {low}..{high}, got {value!r}")
+    try:
+        import numpy as np
+
+        if isinstance(value, np.integer):
+            value = int(value)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise error(f"{name} must be a whole number in {low}..{high}, got {type(value).__name__} {value!r}")
+    if not low <= value <= high:
+        raise error(f"{name} must be in {low}..{high}, got {value}")
+    return value
+
+
+def check_finite_number(value, name: str, *, error: type[Exception] = NonFiniteError) -> float:
+    """``value`` as a finite float (NaN, infinity, bools and non-numbers refused), else ``error``."""
+    if isinstance(value, bool):
+        raise error(f"{name} must be a finite number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise error(f"{name} must be a finite number, got {type(value).__name__} {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise error(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
 __all__ = [
     "MAX_SEED",
     "USER_ERRORS",
     "HfmechError",
     "HubError",
+    "LimitError",
+    "ModelConfigError",
     "ModelLoadError",
+    "NonFiniteError",
     "OutputPathError",
     "SeedError",
+    "WeightsError",
+    "check_finite_number",
+    "check_int",
     "check_seed",
 ]
