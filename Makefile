@@ -33,19 +33,10 @@ setup: $(VENV)/.setup-stamp
 setup-dev: $(VENV)/.dev-stamp
 
 zoo: setup
-	$(VENV)/bin/hfmech zoo build efficientnet-lite0-imagenet
-	$(VENV)/bin/hfmech zoo build efficientnet-lite1-imagenet
-	$(VENV)/bin/hfmech zoo build efficientnet-lite2-imagenet
-	$(VENV)/bin/hfmech zoo build glove-6b-50d
-	$(VENV)/bin/hfmech zoo build cbow-imdb
-	$(VENV)/bin/hfmech zoo build vgg16-hed-trunk
-	$(VENV)/bin/hfmech zoo build random-multiscale
-	$(VENV)/bin/hfmech zoo build random-audio-conv
-	$(VENV)/bin/hfmech zoo build mlstm-imdb
-	# the Coral judges: $$HFMECH_CORAL_DIR, else ../shared's copy, else downloaded from google-coral/test_data
+	# every zoo entry; the Coral judges from $$HFMECH_CORAL_DIR, else ../shared's copy, else google-coral/test_data
 	if [ -z "$$HFMECH_CORAL_DIR" ] && [ -d ../shared/data/models/coral-mobilenet ]; then \
 	  export HFMECH_CORAL_DIR=$$(cd ../shared/data/models/coral-mobilenet && pwd); fi; \
-	  $(VENV)/bin/hfmech zoo build perception-ensemble-lite
+	  $(VENV)/bin/hfmech zoo build --all
 
 demo: zoo
 	GRADIO_ANALYTICS_ENABLED=False $(VENV)/bin/hfmech serve --host $(HOST) --port $(PORT)
