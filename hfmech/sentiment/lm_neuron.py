@@ -42,7 +42,7 @@ class _StopForward(Exception):
 
 def decoder_layers(model: nn.Module) -> nn.ModuleList:
     """The list of transformer blocks of a causal LM (Llama-style ``model.model.layers``, GPT-2 ``transformer.h``)."""
-    for path in ("model.layers", "transformer.h", "gpt_neox.layers", "model.decoder.layers"):
+    for path in ("model.layers", "transformer.h", "gpt_neox.layers", "model.decoder.layers", "layers"):
         obj = model
         for part in path.split("."):
             obj = getattr(obj, part, None)
@@ -184,6 +184,45 @@ def featurize(
         tokenizer.padding_side = padding_side
         model.train(was_training)
     return results
+
+
+@torch.no_grad()
+def unit_values(
+    model: nn.Module, tokenizer, text: str, layer: int | str, site: str = "mlp", max_length: int | None = None
+) -> tuple[list[int], torch.Tensor]:
+    """The whole site's activations at every token of one text: ``(token ids (T,), activations (T, units) float32)``.
+
+    The text is tokenised exactly as :func:`featurize` does (no padding, truncated to ``max_length`` tokens when
+    given), and the forward pass stops after the hooked block. Because the decoder is causal, row ``t`` depends
+    only on tokens ``0..t``, so the running mean of a unit over rows ``0..t`` is exactly the ``pool="mean"``
+    feature of the text cut after token ``t`` (the transformer counterpart of the mLSTM's state after a byte).
+    """
+    s = resolve_site(model, layer, site)
+    enc = tokenizer([text], return_tensors="pt", truncation=max_length is not None, max_length=max_length)
+    device = next(model.parameters()).device
+    captured: dict[str, torch.Tensor] = {}
+
+    def grab(t):
+        captured["act"] = t
+        raise _StopForward
+
+    if s.side == "input":
+        handle = s.module.register_forward_pre_hook(lambda _m, args: grab(args[0]))
+    else:
+        handle = s.module.register_forward_hook(lambda _m, _a, out: grab(_first(out)))
+    was_training = model.training
+    model.eval()
+    try:
+        with contextlib.suppress(_StopForward):
+            model(
+                input_ids=enc["input_ids"].to(device),
+                attention_mask=enc["attention_mask"].to(device),
+                use_cache=False,
+            )
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return enc["input_ids"][0].tolist(), captured["act"][0].float().cpu()
 
 
 @contextlib.contextmanager

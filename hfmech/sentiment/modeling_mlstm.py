@@ -100,6 +100,9 @@ class MLSTMConfig(PretrainedConfig):
             bfloat16 on a CPU with AMX tiles for ``hidden_size >= 512`` (where it pays), float32 otherwise.
             Training and generation always use the weights' dtype.
         training: free-form record of how the weights were trained (bits per byte, data, schedule).
+        sentiment_neuron: how well the sentiment unit was measured to read sentiment:
+            ``{"unit_accuracy": fraction, "measured_on": "benchmark, split, size"}``; the pipeline gives no label
+            when it is missing or below its floor (``UNIT_ACCURACY_FLOOR``).
     """
 
     model_type = "hfmech-mlstm"
@@ -117,6 +120,7 @@ class MLSTMConfig(PretrainedConfig):
     chunk_size: int = 256
     precision: str = "auto"
     training: dict | None = None
+    sentiment_neuron: dict | None = None
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)

@@ -38,6 +38,11 @@ def load_shipped_model(folder: Path = WEIGHTS_DIR):
             model.config.clamp_value = round(float(info["clamp_scale_p99"]), 3)
         if info.get("unit_scale"):
             model.config.unit_scale = float(info["unit_scale"])
+        if info.get("imdb_single_unit_test_accuracy") is not None:
+            model.config.sentiment_neuron = {
+                "unit_accuracy": round(float(info["imdb_single_unit_test_accuracy"]) / 100.0, 4),
+                "measured_on": info.get("measured_on", "IMDB test"),
+            }
     return model, info
 
 

@@ -35,7 +35,26 @@ UNIT = 3
 def tiny_folder(tmp_path_factory):
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-mlstm")
-    MLSTMForByteLM(MLSTMConfig(hidden_size=16, sentiment_unit=UNIT, clamp_value=0.8)).save_pretrained(folder)
+    cfg = MLSTMConfig(
+        hidden_size=16,
+        sentiment_unit=UNIT,
+        clamp_value=0.8,
+        sentiment_neuron={"unit_accuracy": 0.8, "measured_on": "a toy set"},
+    )
+    MLSTMForByteLM(cfg).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def chance_folder(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("chance-mlstm")
+    cfg = MLSTMConfig(
+        hidden_size=16,
+        sentiment_unit=UNIT,
+        sentiment_neuron={"unit_accuracy": 0.519, "measured_on": "IMDB test, 1,000 reviews"},
+    )
+    MLSTMForByteLM(cfg).save_pretrained(folder)
     return str(folder)
 
 
@@ -66,9 +85,10 @@ def test_read_returns_label_value_and_heatmap(client, tiny_folder):
     from hfmech.hub import load_pipeline
 
     text = "A wonderful film <b>indeed</b> & more"
-    label, value, html = client.predict(text, api_name="/read")
+    label, value, note, html = client.predict(text, api_name="/read")
     expected = load_pipeline("sentiment-neuron", tiny_folder)(text)
-    assert label["label"] == expected["label"]
+    assert label["label"] == expected["label"] in ("POSITIVE", "NEGATIVE")
+    assert "80.0 %" in note and "a toy set" in note
     assert float(value) == pytest.approx(expected["value"], abs=1e-4)
     assert html.count("<span") == len(expected["text"]) and "&lt;" in html and "<b>" not in html
 
@@ -99,6 +119,15 @@ def test_bad_review_is_a_clear_error(client, bad, message):
     with pytest.raises(AppError) as err:
         client.predict(bad, api_name="/read")
     assert message in str(err.value) and "Traceback" not in str(err.value)
+
+
+def test_chance_unit_reads_uncalibrated_never_a_label(chance_folder):
+    label, value, note, html = read_review("A wonderful, moving film.", model=chance_folder)
+    assert label == "UNCALIBRATED" and "51.9 %" in note and "chance" in note
+    assert "<span" in html and isinstance(value, float)
+    demo = build_demo(model=chance_folder)
+    about = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "sentiment-about").value
+    assert "51.9 %" in about and "no label is shown" in about and "tracks sentiment" not in about
 
 
 def test_in_process_handler_messages(tiny_folder):
@@ -153,7 +182,8 @@ def test_real_space_app():
     module = load_space_app("sentiment-neuron")
     with served(module.demo) as url:
         client = Client(url, verbose=False)
-        label, value, html = client.predict("An absolutely wonderful, moving film.", api_name="/read")
-        assert label["label"] in ("POSITIVE", "NEGATIVE") and "<span" in html
+        label, value, note, html = client.predict("An absolutely wonderful, moving film.", api_name="/read")
+        assert "<span" in html
+        assert label["label"] == "UNCALIBRATED" and "51.9 %" in note  # mlstm-imdb's unit is at chance
         text = client.predict("This movie", 1.0, 40, 0, api_name="/generate")
         assert text.startswith("This movie") and len(text) > len("This movie")

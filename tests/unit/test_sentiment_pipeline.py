@@ -20,6 +20,7 @@ from hfmech.sentiment import (
     char_values,
     preprocess,
 )
+from hfmech.sentiment.pipeline_sentiment_neuron import UNIT_ACCURACY_FLOOR, format_reading, neuron_spec
 
 H = 12
 UNIT = 5
@@ -28,7 +29,15 @@ UNIT = 5
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     torch.manual_seed(2)
-    model = MLSTMForByteLM(MLSTMConfig(hidden_size=H, sentiment_unit=UNIT, polarity=-1, threshold=0.05))
+    model = MLSTMForByteLM(
+        MLSTMConfig(
+            hidden_size=H,
+            sentiment_unit=UNIT,
+            polarity=-1,
+            threshold=0.05,
+            sentiment_neuron={"unit_accuracy": 0.75, "measured_on": "a test set"},
+        )
+    )
     path = tmp_path_factory.mktemp("mlstm")
     model.to(torch.float16).save_pretrained(path)  # the shipped weights are fp16
     return path
@@ -59,6 +68,56 @@ def test_output_matches_the_model(pipe):
     # the value after each character's last byte, e.g. the 4-byte emoji is the last character
     assert out["trace"][-1] == pytest.approx(float(per_byte[-2]), abs=1e-6)
     assert out["trace"] == pytest.approx(char_values(out["text"], per_byte), abs=1e-7)
+    assert out["calibrated"] is True and out["unit_accuracy"] == 0.75 and out["measured_on"] == "a test set"
+
+
+def _saved(tmp_path, **neuron):
+    torch.manual_seed(0)
+    cfg = MLSTMConfig(hidden_size=8, sentiment_unit=3, threshold=0.0, **neuron)
+    MLSTMForByteLM(cfg).save_pretrained(tmp_path)
+    return pipeline("sentiment-neuron", model=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "neuron, why",
+    [
+        ({"sentiment_neuron": {"unit_accuracy": 0.519, "measured_on": "IMDB test, 1,000 reviews"}}, "51.9 %"),
+        ({"sentiment_neuron": {"unit_accuracy": 0.599, "measured_on": "x"}}, "59.9 %"),
+        ({}, "never measured"),
+        ({"sentiment_neuron": {"measured_on": "x"}}, "never measured"),
+    ],
+)
+def test_uncalibrated_unit_gives_no_label(tmp_path, neuron, why):
+    p = _saved(tmp_path, **neuron)
+    out = p("A truly wonderful film.")
+    assert out["label"] is None and out["score"] is None and out["calibrated"] is False
+    assert out["message"].startswith("UNCALIBRATED") and why in out["message"]
+    # the reading itself is still there, exactly the model's value
+    assert out["value"] == pytest.approx(
+        float(p.model.featurize(["A truly wonderful film."])[0, 3]), abs=1e-6
+    )
+    text = format_reading(out)
+    assert text.startswith("UNCALIBRATED") and "POSITIVE" not in text and "NEGATIVE" not in text
+
+
+def test_floor_is_inclusive_and_percent_accepted(tmp_path):
+    p = _saved(tmp_path, sentiment_neuron={"unit_accuracy": 100 * UNIT_ACCURACY_FLOOR, "measured_on": "x"})
+    assert neuron_spec(p.model).unit_accuracy == pytest.approx(UNIT_ACCURACY_FLOOR)
+    out = p("fine")
+    assert out["label"] in ("POSITIVE", "NEGATIVE") and out["calibrated"] is True
+    assert format_reading(out).startswith(out["label"])
+
+
+def test_another_unit_is_never_labelled(pipe):
+    out = pipe("good film", unit=2)
+    assert out["unit"] == 2 and out["label"] is None and "not the model's measured" in out["message"]
+    assert pipe("good film", state="h")["label"] is None  # the unit was measured on c
+
+
+@pytest.mark.parametrize("bad", [{"unit_accuracy": "high"}, {"unit_accuracy": 1.7e9}, ["not", "a dict"]])
+def test_bad_accuracy_config(tmp_path, bad):
+    with pytest.raises(SentimentConfigError):
+        _saved(tmp_path, sentiment_neuron=bad)
 
 
 def test_char_values_alignment():

@@ -1,0 +1,271 @@
+"""Sentiment-unit discovery over every layer and site of a causal LM (the protocol of issue 19, after Radford et al.).
+
+Radford, Jozefowicz & Sutskever (2017, arXiv:1704.01444, §3-4) fit an L1-regularised logistic regression on a
+byte mLSTM's final cell state, take the unit with the largest weight, and find that it alone classifies sentiment.
+For a transformer there is no single "final state", so the same search runs over every candidate:
+
+* every decoder block ``L`` (0 … n_layers − 1);
+* both sites: ``"mlp"`` (the gated MLP's hidden activations, the input of ``down_proj``: ``(B, T, intermediate)``)
+  and ``"residual"`` (the block's output: ``(B, T, hidden)``);
+* both poolings: ``"mean"`` over the text's tokens and ``"last"`` (the activation at the final token, the
+  analogue of the mLSTM's final state).
+
+For each candidate: the L1 probe (:func:`~hfmech.sentiment.probe.train_with_reg_cv`, ``C`` chosen on dev) on
+train, its largest-|weight| unit, polarity from the weight's sign, threshold fitted exactly on train
+(:func:`~hfmech.sentiment.probe.single_unit_accuracy`); the candidate whose single unit is most accurate on **dev**
+wins. Nothing is fitted on test.
+
+Two steps (features are written to disk once, then every candidate is probed from them)::
+
+    python -m hfmech.sentiment.discover_lm featurize --data ../shared/data --out /tmp/sentiment_work/feats
+    python -m hfmech.sentiment.discover_lm discover --feats /tmp/sentiment_work/feats --out discovery.json
+
+Feature files: ``<out>/<split>/<site>-<pool>.npy``, float16 ``(N, n_layers, units)`` (memory-mapped while
+written), labels ``<out>/<split>/labels.npy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .lm_neuron import _first, _StopForward, resolve_site
+
+SITES = ("mlp", "residual")
+POOLS = ("mean", "last")
+
+
+@torch.no_grad()
+def featurize_all(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    out_dir: Path,
+    batch_size: int = 16,
+    max_length: int = 256,
+    max_layer: int | None = None,
+    log_every: int = 20,
+) -> dict:
+    """Pool every layer's MLP activations and residual stream (mean and last token) for ``texts`` into
+    ``out_dir/<site>-<pool>.npy`` (float16 ``(N, n_layers, units)``). One forward pass per batch; texts are
+    length-sorted and right-padded (pooling ignores padding; the decoder is causal, so padding changes nothing
+    before it). Returns timing."""
+    from .lm_neuron import decoder_layers
+
+    n_layers = len(decoder_layers(model)) if max_layer is None else max_layer + 1
+    sites = {(s, L): resolve_site(model, L, s) for s in SITES for L in range(n_layers)}
+    pending: dict = {}
+    handles = []
+    for key, s in sites.items():
+        if s.side == "input":
+            handles.append(
+                s.module.register_forward_pre_hook(lambda _m, a, key=key: pending.__setitem__(key, a[0]))
+            )
+        else:
+            handles.append(
+                s.module.register_forward_hook(lambda _m, _a, o, key=key: pending.__setitem__(key, _first(o)))
+            )
+    # stop after the deepest block: nothing after it (final norm, lm_head) is read
+    last_block = sites[("residual", n_layers - 1)].module
+
+    def stop(_m, _a, _o):
+        raise _StopForward
+
+    handles.append(last_block.register_forward_hook(stop))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "right"
+    widths = {}
+    arrays = {}
+    order = np.argsort([-len(t) for t in texts], kind="stable")  # longest first: the slow batches show early
+    t0 = time.perf_counter()
+    n_tokens = 0
+    try:
+        for b, start in enumerate(range(0, len(texts), batch_size)):
+            idx = np.sort(order[start : start + batch_size])
+            enc = tokenizer(
+                [texts[i] for i in idx],
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+            )
+            pending.clear()
+            with contextlib.suppress(_StopForward):
+                model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], use_cache=False)
+            mask = enc["attention_mask"].unsqueeze(-1).float()  # (B, T, 1)
+            n_tokens += int(mask.sum())
+            last = enc["attention_mask"].sum(1).clamp(min=1) - 1  # (B,)
+            rows = torch.arange(len(idx))
+            for site in SITES:
+                for pool in POOLS:
+                    stack = []
+                    for L in range(n_layers):
+                        act = pending[(site, L)].float()  # (B, T, U)
+                        if pool == "mean":
+                            stack.append((act * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+                        else:
+                            stack.append(act[rows, last])
+                    pooled = torch.stack(stack, 1).numpy()  # (B, n_layers, U)
+                    name = f"{site}-{pool}"
+                    if name not in arrays:
+                        widths[site] = pooled.shape[-1]
+                        arrays[name] = np.lib.format.open_memmap(
+                            out_dir / f"{name}.npy",
+                            mode="w+",
+                            dtype=np.float16,
+                            shape=(len(texts), n_layers, pooled.shape[-1]),
+                        )
+                    arrays[name][idx] = pooled.astype(np.float16)
+            if log_every and b % log_every == 0:
+                el = time.perf_counter() - t0
+                print(f"  {start + len(idx)}/{len(texts)} texts, {n_tokens} tokens, {el:.0f} s", flush=True)
+    finally:
+        for h in handles:
+            h.remove()
+    for a in arrays.values():
+        a.flush()
+    seconds = time.perf_counter() - t0
+    return {"texts": len(texts), "tokens": n_tokens, "seconds": round(seconds, 1), "n_layers": n_layers}
+
+
+def _featurize_cmd(args) -> None:
+    from .datasets import load_imdb, load_sst2
+    from .zoo_smollm2 import load_smollm2
+
+    torch.set_num_threads(args.threads)
+    model, tokenizer = load_smollm2(args.model)
+    data = Path(args.data)
+    out = Path(args.out)
+    jobs = []
+    if "sst2" in args.sets:
+        sst = load_sst2(data / "sst2")
+        for split in ("train", "dev", "test"):
+            texts, labels = getattr(sst, split)
+            if split == "train" and args.sst2_train:
+                from .datasets import stratified_sample
+
+                keep = stratified_sample(labels, args.sst2_train, seed=0)
+                texts, labels = [texts[i] for i in keep], labels[keep]
+            jobs.append((f"sst2-{split}", texts, labels, args.max_tokens))
+    if "imdb" in args.sets:
+        imdb = load_imdb(data / "imdb", max_train=args.imdb_train, max_test=args.imdb_test, seed=0)
+        for split in ("train", "test"):
+            texts, labels = getattr(imdb, split)
+            jobs.append((f"imdb-{split}", texts, labels, args.imdb_max_tokens))
+    report = {}
+    for name, texts, labels, max_tokens in jobs:
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "labels.npy", np.asarray(labels, dtype=np.int64))
+        print(f"{name}: {len(texts)} texts (max {max_tokens} tokens)", flush=True)
+        report[name] = featurize_all(
+            model,
+            tokenizer,
+            texts,
+            folder,
+            batch_size=args.batch_size,
+            max_length=max_tokens,
+            max_layer=args.max_layer,
+        )
+        report[name]["max_tokens"] = max_tokens
+        (folder / "timing.json").write_text(json.dumps(report[name], indent=1))
+        print(f"{name}: {report[name]}", flush=True)
+
+
+def _discover_cmd(args) -> None:
+    from .probe import C_GRID, find_unit, single_unit_accuracy, train_with_reg_cv
+
+    feats = Path(args.feats)
+
+    def load(split, name):
+        return np.load(feats / split / f"{name}.npy", mmap_mode="r"), np.load(feats / split / "labels.npy")
+
+    results = []
+    grid = tuple(C_GRID) if not args.C else tuple(float(c) for c in args.C.split(","))
+    for site in SITES:
+        for pool in POOLS:
+            name = f"{site}-{pool}"
+            tr, trY = load("sst2-train", name)
+            va, vaY = load("sst2-dev", name)
+            te, teY = load("sst2-test", name)
+            layers = range(tr.shape[1]) if not args.layers else [int(x) for x in args.layers.split(",")]
+            for L in layers:
+                t0 = time.perf_counter()
+                trX, vaX, teX = (np.asarray(a[:, L], dtype=np.float32) for a in (tr, va, te))
+                probe = train_with_reg_cv(trX, trY, vaX, vaY, teX, teY, C=grid)
+                unit, polarity = find_unit(probe)
+                dev = single_unit_accuracy(trX, trY, vaX, vaY, unit, polarity)
+                test = single_unit_accuracy(trX, trY, teX, teY, unit, polarity)
+                rec = {
+                    "site": site,
+                    "pool": pool,
+                    "layer": L,
+                    "C": probe.C,
+                    "n_nonzero": probe.n_nonzero,
+                    "probe_dev": probe.dev_accuracy,
+                    "probe_test": probe.test_accuracy,
+                    "unit": unit,
+                    "polarity": polarity,
+                    "threshold": dev.threshold,
+                    "unit_train": dev.train_accuracy,
+                    "unit_dev": dev.test_accuracy,
+                    "unit_test": test.test_accuracy,
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
+                results.append(rec)
+                print(json.dumps(rec), flush=True)
+                Path(args.out).write_text(json.dumps({"results": results}, indent=1))
+    best = max(results, key=lambda r: (r["unit_dev"], r["probe_dev"]))
+    Path(args.out).write_text(json.dumps({"results": results, "best_by_unit_dev": best}, indent=1))
+    print("best:", json.dumps(best))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m hfmech.sentiment.discover_lm", description=__doc__.split("\n")[0]
+    )
+    sub = p.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("featurize", help="pooled activations of every layer/site/pool to .npy files")
+    f.add_argument("--model", default=None, help="a built smollm2-135m folder (default: the zoo build)")
+    f.add_argument("--data", required=True)
+    f.add_argument("--out", required=True)
+    f.add_argument("--sets", default="sst2", help="comma list: sst2, imdb")
+    f.add_argument(
+        "--sst2-train", type=int, default=None, help="stratified subsample of SST-2 train (default: all)"
+    )
+    f.add_argument("--imdb-train", type=int, default=200)
+    f.add_argument("--imdb-test", type=int, default=1000)
+    f.add_argument("--max-tokens", type=int, default=128)
+    f.add_argument("--imdb-max-tokens", type=int, default=256)
+    f.add_argument("--max-layer", type=int, default=None)
+    f.add_argument("--batch-size", type=int, default=16)
+    f.add_argument("--threads", type=int, default=1)
+    f.set_defaults(func=_featurize_cmd)
+    d = sub.add_parser("discover", help="L1 probe + top unit for every layer/site/pool; choose on dev")
+    d.add_argument("--feats", required=True)
+    d.add_argument("--out", required=True)
+    d.add_argument("--layers", default=None)
+    d.add_argument("--C", default=None, help="comma list of C values (default: the paper's grid)")
+    d.set_defaults(func=_discover_cmd)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if hasattr(args, "sets"):
+        args.sets = [s.strip() for s in args.sets.split(",")]
+    args.func(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
