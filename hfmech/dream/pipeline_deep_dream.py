@@ -31,6 +31,7 @@ The same object renders feature visualisations from noise: ``dream.visualize(obj
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -39,11 +40,17 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..errors import HfmechError
+from ..errors import HfmechError, NonFiniteError, check_seed
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.fusion import fold_batchnorm
-from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
+from ..vision.image_io import (
+    DEFAULT_MAX_PIXELS,
+    MAX_ASPECT_RATIO,
+    image_to_tensor,
+    load_image,
+    tensor_to_image,
+)
 from . import objectives as obj
 from . import visualize as vis
 from .gradients import GRADIENT_NORMALISATIONS, normalise_gradient, objective_gradient, tiles
@@ -52,6 +59,10 @@ from .gradients import GRADIENT_NORMALISATIONS, normalise_gradient, objective_gr
 #: notebook's 1.0/255 for the unit-RMS normalisations.
 DEFAULT_STEP_SIZE = {"mean-abs": 1.5 / 255, "std": 1.0 / 255, "laplacian": 1.0 / 255}
 MIN_OCTAVE_SIDE = 16
+#: Bounds of a dream (docs/limits.md): ascent steps per octave, octaves, pixels processed (input and guide).
+MAX_STEPS = 1000
+MAX_OCTAVES = 12
+MAX_PIXELS = DEFAULT_MAX_PIXELS
 
 
 class DreamParameterError(HfmechError, ValueError):
@@ -83,19 +94,28 @@ class DreamSettings(ConfigSettings):
                 raise DreamParameterError(message)
 
         check(
-            isinstance(self.octaves, int) and 1 <= self.octaves <= 12,
-            f"octaves must be in 1..12, got {self.octaves!r}",
+            isinstance(self.octaves, int)
+            and not isinstance(self.octaves, bool)
+            and 1 <= self.octaves <= MAX_OCTAVES,
+            f"octaves must be in 1..{MAX_OCTAVES}, got {self.octaves!r}",
         )
         check(
-            isinstance(self.octave_scale, int | float) and 1.0 < self.octave_scale <= 4.0,
+            isinstance(self.octave_scale, int | float)
+            and not isinstance(self.octave_scale, bool)
+            and 1.0 < self.octave_scale <= 4.0,
             f"octave_scale must be in (1, 4], got {self.octave_scale!r}",
         )
         check(
-            isinstance(self.steps, int) and 0 <= self.steps <= 1000,
-            f"steps must be in 0..1000, got {self.steps!r}",
+            isinstance(self.steps, int) and not isinstance(self.steps, bool) and 0 <= self.steps <= MAX_STEPS,
+            f"steps must be in 0..{MAX_STEPS}, got {self.steps!r}",
         )
         check(
-            self.step_size is None or (isinstance(self.step_size, int | float) and 0 < self.step_size <= 1),
+            self.step_size is None
+            or (
+                isinstance(self.step_size, int | float)
+                and not isinstance(self.step_size, bool)
+                and 0 < self.step_size <= 1
+            ),
             f"step_size must be in (0, 1] (pixels in [0, 1]), got {self.step_size!r}",
         )
         check(
@@ -112,8 +132,8 @@ class DreamSettings(ConfigSettings):
             f"tile_size must be 0 (no tiling) or in 32..4096, got {self.tile_size!r}",
         )
         check(
-            isinstance(self.max_pixels, int) and self.max_pixels >= 64 * 64,
-            f"max_pixels must be an integer >= 4096, got {self.max_pixels!r}",
+            isinstance(self.max_pixels, int) and 64 * 64 <= self.max_pixels <= MAX_PIXELS,
+            f"max_pixels must be an integer in 4096..{MAX_PIXELS}, got {self.max_pixels!r}",
         )
         check(
             isinstance(self.guide_size, int) and 16 <= self.guide_size <= 4096,
@@ -164,6 +184,7 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         progress=None,
     ):
         preprocess = {}
+        seed = check_seed(seed)
         if max_pixels is not None:
             # validated here: preprocess (image loading) runs before _forward merges and checks the settings
             DreamSettings(max_pixels=max_pixels).validate()
@@ -193,7 +214,11 @@ class DeepDreamPipeline(ModelOnlyPipeline):
 
     # ------------------------------------------------------------------------------------------------------------
     def preprocess(self, image, max_pixels: int | None = None):
-        image = load_image(image, max_pixels=self.settings.max_pixels if max_pixels is None else max_pixels)
+        image = load_image(
+            image,
+            max_pixels=self.settings.max_pixels if max_pixels is None else max_pixels,
+            max_aspect=MAX_ASPECT_RATIO,
+        )
         return {"pixels": image_to_tensor(image)}
 
     def _forward(
@@ -231,14 +256,20 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         history, frames = [], []
         detail = torch.zeros_like(octave_bases[-1])
         bar = tqdm(total=s.octaves * s.steps, desc="deep dream", disable=progress is False)
-        for octave_base in reversed(octave_bases):
+        for octave, octave_base in enumerate(reversed(octave_bases), start=1):
             if detail.shape[-2:] != octave_base.shape[-2:]:
                 detail = F.interpolate(
                     detail, size=octave_base.shape[-2:], mode="bilinear", align_corners=False
                 )
             img = octave_base + detail
-            for _ in range(s.steps):
+            for step in range(1, s.steps + 1):
                 img, value = self._ascent_step(img, score, step_size, s, tile, generator)
+                if not math.isfinite(value):
+                    bar.close()
+                    raise NonFiniteError(
+                        f"deep dream: the objective became {value} at octave {octave}, step {step} (the model "
+                        "produced NaN/inf activations); the dream was stopped"
+                    )
                 history.append(value)
                 bar.update(1)
             detail = img - octave_base
@@ -336,7 +367,7 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         if guide is None:
             return obj.layer(name)
         settings = settings or self.settings
-        guide_image = load_image(guide, max_pixels=settings.guide_size**2)
+        guide_image = load_image(guide, max_pixels=settings.guide_size**2, max_aspect=MAX_ASPECT_RATIO)
         guide_pixels = image_to_tensor(guide_image).to(self.device)
         with torch.no_grad():
             features = self.feature_extractor_for((name,))(guide_pixels)[name]
@@ -360,6 +391,14 @@ class DeepDreamPipeline(ModelOnlyPipeline):
 
         ``objective`` may be an Objective or a layer name / preset (L2 of that layer).
         """
+        seed = check_seed(seed)
+        vis.check_render_arguments(
+            size=size,
+            batch=batch,
+            steps=steps,
+            learning_rate=learning_rate,
+            parameterization=parameterization,
+        )
         if objective is None or isinstance(objective, str):
             objective = obj.layer(self.resolve_layer(objective))
         generator = torch.Generator().manual_seed(

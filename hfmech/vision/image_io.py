@@ -100,10 +100,13 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "SUPPORTED_INPUT_FORMATS",
     "ImageDecodeError",
+    "MAX_ASPECT_RATIO",
+    "ImageAspectError",
     "ImageDownscaledWarning",
     "ImageInputError",
     "ImageNotFoundError",
     "ImageTooLargeError",
+    "check_aspect_ratio",
     "image_to_tensor",
     "load_image",
     "resize_max_side",
@@ -115,6 +118,10 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 4096 * 4096
 #: Declared size (W * H) beyond which a file is refused before any pixel is decoded.
 DEFAULT_BOMB_PIXELS = 128_000_000
+#: The longer side may be at most this many times the shorter one where a pipeline asks (``max_aspect=``): a thinner
+#: image would be lifted to a minimum short side (style: 32 px) and blown up into a huge tensor, or shrunk to nothing
+#: by octaves and strides. Refused with :class:`ImageAspectError` (for files, from the declared size, before decoding).
+MAX_ASPECT_RATIO = 16.0
 
 #: Pillow formats that :func:`load_image` opens from paths, bytes and file objects (those that
 #: the installed Pillow lacks, e.g. AVIF or HEIF without a plugin, are simply not offered).
@@ -133,7 +140,7 @@ SUPPORTED_INPUT_FORMATS: tuple[str, ...] = (
     "HEIF",
 )
 
-_SAVE_SUFFIXES = {
+SAVE_SUFFIXES = {
     ".png": "PNG",
     ".jpg": "JPEG",
     ".jpeg": "JPEG",
@@ -192,6 +199,10 @@ class ImageTooLargeError(ImageInputError):
     ``on_too_large="error"``."""
 
 
+class ImageAspectError(ImageInputError):
+    """An image thinner than the pipeline's ``max_aspect`` (longer side / shorter side): refused, never blown up."""
+
+
 class ImageDownscaledWarning(UserWarning):
     """Emitted by :func:`load_image` when an image over ``max_pixels`` was downscaled."""
 
@@ -207,6 +218,7 @@ class _Ctx:
     max_pixels: int
     on_too_large: str
     bomb_pixels: int
+    max_aspect: float | None = None
     notes: list[tuple[str, type[Warning]]] = field(default_factory=list)
 
 
@@ -216,6 +228,7 @@ def load_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     on_too_large: Literal["downscale", "error"] = "downscale",
     bomb_pixels: int = DEFAULT_BOMB_PIXELS,
+    max_aspect: float | None = None,
 ) -> Image.Image:
     """Load ``source`` as a new, fully decoded 8-bit ``RGB`` image of shape ``(H, W)``.
 
@@ -242,6 +255,9 @@ def load_image(
             (for files, before decoding).
         bomb_pixels: images whose size (for files: the size *declared in the header*) exceeds
             this many pixels are refused with :class:`ImageTooLargeError` before decoding.
+        max_aspect: refuse images whose longer side is more than this many times the shorter one with
+            :class:`ImageAspectError` (for files, from the declared size, before decoding); ``None``: no limit.
+            The pipelines pass :data:`MAX_ASPECT_RATIO`.
 
     Returns:
         A ``PIL.Image.Image`` in mode ``"RGB"``: EXIF orientation applied, alpha composited on
@@ -261,9 +277,11 @@ def load_image(
     _check_positive_int("bomb_pixels", bomb_pixels)
     if on_too_large not in ("downscale", "error"):
         raise ValueError(f"on_too_large must be 'downscale' or 'error', got {on_too_large!r}")
+    if max_aspect is not None and not (isinstance(max_aspect, int | float) and max_aspect >= 1):
+        raise ValueError(f"max_aspect must be None or a number >= 1, got {max_aspect!r}")
 
     def ctx(name: str) -> _Ctx:
-        return _Ctx(name, int(max_pixels), on_too_large, int(bomb_pixels))
+        return _Ctx(name, int(max_pixels), on_too_large, int(bomb_pixels), max_aspect)
 
     if isinstance(source, Image.Image):
         c = ctx("<PIL.Image input>")
@@ -573,6 +591,8 @@ def _finish(im: Image.Image, c: _Ctx, *, from_file: bool) -> Image.Image:
         raise ImageDecodeError(f"{c.name}: the image has no pixels (size {w}×{h}).", source=c.name)
     pixels = w * h
     verb = "declared" if from_file else "size"
+    if c.max_aspect is not None:
+        check_aspect_ratio(w, h, c.max_aspect, name=c.name)
     if pixels > c.bomb_pixels:
         raise ImageTooLargeError(
             f"{c.name}: refused: {verb} {w}×{h} = {pixels:,} pixels exceeds bomb_pixels="
@@ -637,6 +657,19 @@ def _finish(im: Image.Image, c: _Ctx, *, from_file: bool) -> Image.Image:
             )
         )
     return rgb
+
+
+def check_aspect_ratio(
+    width: int, height: int, max_aspect: float = MAX_ASPECT_RATIO, *, name: str = "image"
+) -> None:
+    """Raise :class:`ImageAspectError` when ``max(w, h) / min(w, h)`` exceeds ``max_aspect``."""
+    long, short = max(width, height), min(width, height)
+    if short <= 0 or long > max_aspect * short:
+        raise ImageAspectError(
+            f"{name}: the image is {width}×{height} px, an aspect ratio of {long / max(short, 1):.4g}:1; at most "
+            f"{max_aspect:g}:1 is accepted (a thinner image would be blown up to a huge tensor). Crop or pad it first.",
+            source=name,
+        )
 
 
 def _load(im: Image.Image, c: _Ctx) -> None:
@@ -975,19 +1008,19 @@ def save_image_atomic(
 
 
 def _resolve_save_format(path: Path, format: str | None) -> str:
-    supported = ", ".join(sorted(_SAVE_SUFFIXES))
+    supported = ", ".join(sorted(SAVE_SUFFIXES))
     if format is not None:
         fmt = _FORMAT_ALIASES.get(str(format).upper(), str(format).upper())
         if fmt not in _SAVE_MODES:
             raise ValueError(f"unsupported output format {format!r}; use one of {sorted(_SAVE_MODES)}")
         return fmt
     suffix = path.suffix.lower()
-    if suffix not in _SAVE_SUFFIXES:
+    if suffix not in SAVE_SUFFIXES:
         raise ValueError(
             f"cannot infer the image format of {str(path)!r} from its suffix {path.suffix!r}; "
             f"use one of {supported} or pass format=..."
         )
-    return _SAVE_SUFFIXES[suffix]
+    return SAVE_SUFFIXES[suffix]
 
 
 def _prepare_for_save(image: Image.Image, fmt: str) -> Image.Image:
