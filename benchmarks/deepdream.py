@@ -34,13 +34,13 @@ import datetime as dt
 import gc
 import json
 import os
-import platform
-import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import cpu_pressure, machine_info, peak_rss_bytes  # noqa: E402  (benchmarks/common.py, beside this script)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = REPO.parent / "shared" / "data" / "images" / "sky1024px.jpg"
@@ -157,41 +157,6 @@ def build_pipeline():
     from transformers import pipeline
 
     return pipeline("deep-dream", model=str(path)), path
-
-
-def machine_info(threads: int) -> dict:
-    import torch
-
-    try:
-        import psutil
-
-        total_ram = psutil.virtual_memory().total
-    except ImportError:  # pragma: no cover
-        total_ram = None
-    try:
-        from importlib.metadata import version
-
-        hfmech_version = version("hfmech")
-    except Exception:
-        hfmech_version = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "torch_version": torch.__version__,
-        "torch_threads": threads,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "total_ram_bytes": total_ram,
-        "hfmech_version": hfmech_version,
-    }
-
-
-def cpu_pressure() -> str | None:
-    """Linux PSI line for CPU ("some avg10=... avg60=..."): how often runnable tasks waited (shared machines)."""
-    try:
-        return Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except (OSError, IndexError):
-        return None
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -618,12 +583,6 @@ def _rss_bytes() -> int:
     return psutil.Process().memory_info().rss
 
 
-def _maxrss_bytes() -> int:
-    # Linux reports ru_maxrss in KiB, macOS in bytes
-    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return value if sys.platform == "darwin" else value * 1024
-
-
 def seam_statistics(before, after, tile: int, margin: int = 40) -> dict:
     """Do tile borders show in the dream? Mean |difference of neighbouring columns (rows)| of the dream's *change*
     (after - before), folded modulo the tile size: tile borders move by a random offset every step, so a seam
@@ -657,17 +616,6 @@ def seam_statistics(before, after, tile: int, margin: int = 40) -> dict:
     }
 
 
-def _vmhwm_bytes() -> int | None:
-    """Peak RSS of this process's address space (``VmHWM``; Linux only, reset by exec, unlike ``ru_maxrss``)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def prepare_model() -> None:
     """Build (or find) the zoo model in a child process; exit cleanly with a message when it cannot be built."""
     proc = subprocess.run(
@@ -693,7 +641,7 @@ def rss_child(spec: dict) -> None:
     image = square_image(image, spec["size"])
     before = np.asarray(image, dtype=np.uint8)
     gc.collect()
-    rss_before, maxrss_before = _rss_bytes(), _maxrss_bytes()
+    rss_before, maxrss_before = _rss_bytes(), peak_rss_bytes()
     t0 = time.perf_counter()
     out = pipe(
         image,
@@ -705,8 +653,8 @@ def rss_child(spec: dict) -> None:
         progress=False,
     )
     elapsed = time.perf_counter() - t0
-    peak = _maxrss_bytes()
-    vmhwm = _vmhwm_bytes()
+    peak = peak_rss_bytes()
+    vmhwm = peak_rss_bytes()
     rss_after = _rss_bytes()
     seams = seam_statistics(before, np.asarray(out["image"], dtype=np.uint8), spec["seam_fold"])
     if spec.get("save"):

@@ -35,7 +35,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -47,21 +46,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
+from common import machine_info  # noqa: E402  (benchmarks/common.py, beside this script)
 
 import hfmech  # noqa: E402,F401
 from hfmech.hub.files import write_text_atomic  # noqa: E402
 from hfmech.perception import Drawing, DrawingSpec, PerceptionEnginePipeline, render  # noqa: E402
 from hfmech.perception.render import render_naive  # noqa: E402
-
-
-def machine() -> dict:
-    return {
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
-        "python": platform.python_version(),
-        "load_average": os.getloadavg(),
-    }
 
 
 def best_of(fn, repeats: int) -> float:
@@ -255,7 +245,7 @@ def main(argv=None) -> int:
 
     report = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": machine_info(),
         "quick": args.quick,
         "argv": sys.argv[1:] if argv is None else list(argv),
     }

@@ -35,11 +35,12 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import peak_rss_bytes  # noqa: E402  (benchmarks/common.py, beside this script)
 
 REPO = Path(__file__).resolve().parents[1]
 IMDB = REPO.parent / "shared" / "data" / "imdb" / "train.parquet"
@@ -282,13 +283,6 @@ def bench_training(model, batch, seq, steps):
     }
 
 
-def _vm_hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child_long_text(kb: int, model_arg: str | None = None, hidden_size: int | None = None) -> None:
     """Subprocess body: trace the sentiment unit over ``kb`` kB of text, print peak-RSS numbers (Linux VmHWM,
     reset after loading so the increase is the trace's own)."""
@@ -302,11 +296,11 @@ def child_long_text(kb: int, model_arg: str | None = None, hidden_size: int | No
     model.trace("warm up", unit=unit)
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
-    rss0 = _vm_hwm_mb()
+    rss0 = peak_rss_bytes() / 2**20
     t0 = time.perf_counter()
     values = model.trace(text, unit=unit)
     t_trace = time.perf_counter() - t0
-    rss1 = _vm_hwm_mb()
+    rss1 = peak_rss_bytes() / 2**20
     result = {
         "bytes": len(values),
         "trace_s": round(t_trace, 1),

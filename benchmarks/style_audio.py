@@ -25,9 +25,7 @@ The JSON records the machine (cores, torch threads, load average): on a shared m
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
+from common import machine_info  # noqa: E402  (benchmarks/common.py, beside this script)
 
 import hfmech  # noqa: E402,F401
 from hfmech.hub import load_pipeline  # noqa: E402
@@ -47,17 +46,6 @@ from hfmech.style.space_audio import DEFAULT_N_FILTERS, DEFAULT_STEPS, SPACE_GRI
 
 MODEL = "random-audio-conv"
 SR = 22050
-
-
-def machine() -> dict:
-    return {
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "load_average": os.getloadavg(),
-        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
 
 
 def timed(fn):
@@ -154,7 +142,7 @@ def main(argv=None) -> int:
     space = {"steps": min(DEFAULT_STEPS, steps), "n_filters": DEFAULT_N_FILTERS, **SPACE_GRIFFIN_LIM}
 
     report = {
-        "machine": machine(),
+        "machine": machine_info(),
         "clip_seconds": seconds,
         "model": MODEL,
         "model_load_seconds": load_seconds,
