@@ -42,3 +42,26 @@ def test_temporary_keeps_the_suffix_so_format_sniffing_writers_work(tmp_path):
         np.save(tmp, np.arange(3))  # np.save appends ".npy" unless the name already ends with it
     np.testing.assert_array_equal(np.load(path), np.arange(3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feats.npy"]
+
+
+def test_replacing_keeps_the_permission_bits_and_new_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    from hfmech.hub.files import umask, write_bytes_atomic
+
+    old = tmp_path / "script.sh"
+    old.write_bytes(b"old")
+    old.chmod(0o750)
+    write_bytes_atomic(old, b"new")
+    assert old.read_bytes() == b"new" and stat.S_IMODE(os.stat(old).st_mode) == 0o750
+    new = write_bytes_atomic(tmp_path / "fresh.bin", b"x")
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o666 & ~umask()
+
+
+def test_interrupted_writer_leaves_no_temporary(tmp_path):
+    path = tmp_path / "out.json"
+    with pytest.raises(KeyboardInterrupt), atomic_path(path) as tmp:
+        tmp.write_text("{")
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
