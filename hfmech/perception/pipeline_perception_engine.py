@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import HfmechError
+from ..errors import HfmechError, NonFiniteError, check_seed
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import tensor_to_image
@@ -55,6 +55,12 @@ from .transforms import RobustnessTransforms
 
 MAX_SIZE = 1024
 MIN_SIZE = 32
+#: Bounds (docs/limits.md): optimisation steps, views per step, random starts scored, ES population, ES sigma/alpha.
+MAX_STEPS = 10_000
+MAX_VIEWS = 64
+MAX_INIT_CANDIDATES = 1024
+MAX_POPULATION = 1000
+MAX_ES_RATE = 100.0
 CHUNK = 16  # drawings per batch when many are scored at once (initial candidates, ES population)
 
 
@@ -111,15 +117,16 @@ class PerceptionEngineSettings(ConfigSettings):
             return isinstance(v, int) and not isinstance(v, bool)
 
         check(
-            is_int(self.steps) and 0 <= self.steps <= 10000, f"steps must be in 0..10000, got {self.steps!r}"
+            is_int(self.steps) and 0 <= self.steps <= MAX_STEPS,
+            f"steps must be in 0..{MAX_STEPS}, got {self.steps!r}",
         )
         check(
             isinstance(self.learning_rate, int | float) and 0 < self.learning_rate <= 10,
             f"learning_rate must be in (0, 10], got {self.learning_rate!r}",
         )
         check(
-            self.decay_steps is None or (is_int(self.decay_steps) and 1 <= self.decay_steps <= 10000),
-            f"decay_steps must be None or in 1..10000, got {self.decay_steps!r}",
+            self.decay_steps is None or (is_int(self.decay_steps) and 1 <= self.decay_steps <= MAX_STEPS),
+            f"decay_steps must be None or in 1..{MAX_STEPS}, got {self.decay_steps!r}",
         )
         check(
             self.ink_learning_rate is None
@@ -127,14 +134,17 @@ class PerceptionEngineSettings(ConfigSettings):
             f"ink_learning_rate must be None or in (0, 10], got {self.ink_learning_rate!r}",
         )
         check(
-            is_int(self.init_candidates) and 1 <= self.init_candidates <= 1024,
-            f"init_candidates must be in 1..1024, got {self.init_candidates!r}",
+            is_int(self.init_candidates) and 1 <= self.init_candidates <= MAX_INIT_CANDIDATES,
+            f"init_candidates must be in 1..{MAX_INIT_CANDIDATES}, got {self.init_candidates!r}",
         )
         check(
             self.init_layout in LAYOUTS,
             f"init_layout must be one of {', '.join(LAYOUTS)}, got {self.init_layout!r}",
         )
-        check(is_int(self.views) and 1 <= self.views <= 64, f"views must be in 1..64, got {self.views!r}")
+        check(
+            is_int(self.views) and 1 <= self.views <= MAX_VIEWS,
+            f"views must be in 1..{MAX_VIEWS}, got {self.views!r}",
+        )
         check(
             is_int(self.size) and MIN_SIZE <= self.size <= MAX_SIZE,
             f"size must be an integer in {MIN_SIZE}..{MAX_SIZE} px, got {self.size!r}",
@@ -159,15 +169,15 @@ class PerceptionEngineSettings(ConfigSettings):
         check(isinstance(self.clean_view, bool), f"clean_view must be True or False, got {self.clean_view!r}")
         check(is_int(self.check_every) and self.check_every >= 1, "check_every must be a positive integer")
         check(
-            is_int(self.population) and 2 <= self.population <= 1000 and self.population % 2 == 0,
-            f"population must be an even integer in 2..1000, got {self.population!r}",
+            is_int(self.population) and 2 <= self.population <= MAX_POPULATION and self.population % 2 == 0,
+            f"population must be an even integer in 2..{MAX_POPULATION}, got {self.population!r}",
         )
-        check(
-            isinstance(self.sigma, int | float) and self.sigma > 0, f"sigma must be > 0, got {self.sigma!r}"
-        )
-        check(
-            isinstance(self.alpha, int | float) and self.alpha > 0, f"alpha must be > 0, got {self.alpha!r}"
-        )
+        for name in ("sigma", "alpha"):
+            value = getattr(self, name)
+            check(
+                isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= MAX_ES_RATE,
+                f"{name} must be in (0, {MAX_ES_RATE:g}], got {value!r}",
+            )
         check(is_int(self.patience) and self.patience >= 1, "patience must be a positive integer")
 
 
@@ -269,6 +279,7 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         settings = base.updated(**dict(overrides))
         DrawingSpec.from_dict(settings.drawing)
         RobustnessTransforms.from_dict(settings.transforms)
+        seed = check_seed(seed)
         forward = {"overrides": overrides, "seed": seed, "progress": progress, "callback": callback}
         return {}, forward, {}
 
@@ -322,6 +333,10 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
                 "objective": ensemble_objective(lp, target, s.objective),
                 "reward": reward(lp.detach()[:, 1:] if s.clean_view else lp.detach(), target),
             }
+            if not torch.isfinite(out["objective"].detach()).all():
+                raise NonFiniteError(
+                    f"perception engine: the objective became {float(out['objective'])} at step {step + 1}; stopped"
+                )
             if s.clean_view and s.resolution is None:
                 out["probability"] = float(lp.detach()[:, 0, target].exp().min())
             elif s.stop_probability is not None and (step + 1) % s.check_every == 0:
@@ -344,7 +359,12 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
                 lp = log_probs_of(transforms.apply(render(geometry, s.size), sample), training)
                 lp = lp.reshape(lp.shape[0], len(chunk), s.views, -1)  # (M, chunk, views, C)
                 rewards.append(torch.stack([reward(lp[:, i], target) for i in range(len(chunk))]))
-            return torch.cat(rewards)
+            rewards = torch.cat(rewards)
+            if not torch.isfinite(rewards).all():
+                raise NonFiniteError(
+                    f"perception engine: a reward became NaN/inf at iteration {iteration + 1}; stopped"
+                )
+            return rewards
 
         start = spec.flatten(spec.initial_raw(generator, batch=s.init_candidates, layout=s.init_layout))
         if s.init_candidates > 1:

@@ -55,6 +55,8 @@ from ..errors import HfmechError
 
 DEFAULT_SAMPLING_RATE = 22050
 DEFAULT_N_FFT = 2048
+#: Highest input sampling rate accepted (a corrupt header can declare any rate; resampling cost grows with it).
+MAX_SAMPLING_RATE = 384_000
 #: Peak amplitude under which an input counts as silent (−80 dBFS).
 SILENCE_PEAK = 1e-4
 
@@ -85,6 +87,10 @@ class AudioNotFoundError(AudioInputError, FileNotFoundError):
 
 class AudioDecodeError(AudioInputError):
     """Empty, corrupt or truncated file, an unsupported format, a directory, or an unusable array."""
+
+
+class AudioNonFiniteError(AudioDecodeError):
+    """Samples that are NaN or infinite (a float WAV can hold them): refused, from arrays and files alike."""
 
 
 class AudioTooShortError(AudioInputError):
@@ -152,9 +158,19 @@ def _as_float_array(array: Any, name: str) -> np.ndarray:
         )
     if array.size == 0:
         raise AudioTooShortError(f"{name}: contains no samples")
-    if not np.all(np.isfinite(array)):
-        raise AudioDecodeError(f"{name}: contains NaN or infinite samples")
+    _check_finite(array, name)
     return array.astype(np.float32, copy=False)
+
+
+def _check_finite(array: np.ndarray, name: str) -> None:
+    finite = np.isfinite(array)
+    if not finite.all():
+        bad = int(finite.size - np.count_nonzero(finite))
+        first = int(np.argmin(finite.reshape(-1)))
+        raise AudioNonFiniteError(
+            f"{name}: contains {bad} NaN or infinite sample(s) (the first at index {first}); "
+            "the audio is corrupt or not normalised"
+        )
 
 
 def to_mono(array: np.ndarray) -> np.ndarray:
@@ -213,6 +229,7 @@ def _read_file(source, name: str, max_frames: int | None) -> tuple[np.ndarray, i
         ) from e
     if data.shape[0] == 0:
         raise AudioTooShortError(f"{name} contains no audio frames")
+    _check_finite(data, name)  # a float WAV/FLAC can store NaN and infinity
     return data, int(sr), truncated
 
 
@@ -271,8 +288,14 @@ def load_audio(
             raise AudioDecodeError(f"{name}: expected (array, sampling_rate), got a tuple of {len(source)}")
         array, orig_sr = source
         array = _as_float_array(array, name)
-        if isinstance(orig_sr, bool) or not isinstance(orig_sr, (int, np.integer)) or orig_sr < 1:
-            raise AudioDecodeError(f"{name}: sampling_rate must be a positive integer, got {orig_sr!r}")
+        if (
+            isinstance(orig_sr, bool)
+            or not isinstance(orig_sr, (int, np.integer))
+            or not 1 <= orig_sr <= MAX_SAMPLING_RATE
+        ):
+            raise AudioDecodeError(
+                f"{name}: sampling_rate must be an integer in 1..{MAX_SAMPLING_RATE}, got {orig_sr!r}"
+            )
         orig_sr = int(orig_sr)
     elif isinstance(source, (np.ndarray, torch.Tensor, list)):
         array, orig_sr = _as_float_array(source, name), int(sampling_rate)
@@ -280,6 +303,10 @@ def load_audio(
         raise AudioDecodeError(
             f"unsupported audio input of type {type(source).__name__}: pass a path, bytes, (array, sampling_rate) "
             "or {'array': ..., 'sampling_rate': ...}"
+        )
+    if not 1 <= orig_sr <= MAX_SAMPLING_RATE:
+        raise AudioDecodeError(
+            f"{name}: a sampling rate of {orig_sr} Hz is outside 1..{MAX_SAMPLING_RATE} (a corrupt header?)"
         )
     channels = _channels(array)
     mono = to_mono(array)
@@ -321,6 +348,8 @@ def save_audio_atomic(
             f"use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
     fmt, default_subtype = WRITE_FORMATS[suffix]
+    if not np.all(np.isfinite(np.asarray(array))):
+        raise AudioOutputError(f"cannot write {str(path)!r}: the audio contains NaN or infinite samples")
     parent = path.parent
     if not parent.is_dir():
         raise FileNotFoundError(f"cannot write {str(path)!r}: the directory {str(parent)!r} does not exist")

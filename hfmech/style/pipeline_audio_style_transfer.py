@@ -41,13 +41,14 @@ Example::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import HfmechError
+from ..errors import HfmechError, NonFiniteError, check_seed
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from .audio import AudioInputError, griffin_lim, load_audio, log_spectrogram, magnitude_from_log
 
@@ -57,6 +58,15 @@ INITS = ("noise", "content")
 
 class AudioStyleParameterError(HfmechError, ValueError):
     """An audio style transfer parameter is missing, out of range or of the wrong type."""
+
+
+#: Bounds (docs/limits.md): L-BFGS iterations (evaluations: twice as many), Griffin-Lim rounds, input length,
+#: filters of the random kernel drawn on demand, and that kernel's size (it is drawn in float64 first).
+MAX_STEPS = 5000
+MAX_GRIFFIN_LIM_ITERS = 5000
+MAX_SECONDS = 600.0
+MAX_FILTERS = 8192
+MAX_KERNEL_PARAMETERS = 100_000_000
 
 
 @dataclass
@@ -84,8 +94,8 @@ class AudioStyleSettings(ConfigSettings):
             return isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
 
         check(
-            isinstance(self.steps, int) and 0 <= self.steps <= 5000,
-            f"steps must be in 0..5000, got {self.steps!r}",
+            isinstance(self.steps, int) and not isinstance(self.steps, bool) and 0 <= self.steps <= MAX_STEPS,
+            f"steps must be in 0..{MAX_STEPS}, got {self.steps!r}",
         )
         check(
             number(self.content_weight) and self.content_weight >= 0,
@@ -96,24 +106,31 @@ class AudioStyleSettings(ConfigSettings):
             f"style_weight must be a number >= 0, got {self.style_weight!r}",
         )
         check(
-            isinstance(self.griffin_lim_iters, int) and 0 <= self.griffin_lim_iters <= 5000,
-            f"griffin_lim_iters must be in 0..5000, got {self.griffin_lim_iters!r}",
+            isinstance(self.griffin_lim_iters, int)
+            and not isinstance(self.griffin_lim_iters, bool)
+            and 0 <= self.griffin_lim_iters <= MAX_GRIFFIN_LIM_ITERS,
+            f"griffin_lim_iters must be in 0..{MAX_GRIFFIN_LIM_ITERS}, got {self.griffin_lim_iters!r}",
         )
         check(
             number(self.griffin_lim_momentum) and 0 <= self.griffin_lim_momentum < 1,
             f"griffin_lim_momentum must be in [0, 1), got {self.griffin_lim_momentum!r}",
         )
         check(
-            number(self.max_seconds) and 0 < self.max_seconds <= 600,
-            f"max_seconds must be in (0, 600], got {self.max_seconds!r}",
+            number(self.max_seconds) and 0 < self.max_seconds <= MAX_SECONDS,
+            f"max_seconds must be in (0, {MAX_SECONDS:g}], got {self.max_seconds!r}",
         )
         check(
             self.on_too_long in ("error", "truncate"),
             f"on_too_long must be 'error' or 'truncate', got {self.on_too_long!r}",
         )
         check(
-            self.n_filters is None or (isinstance(self.n_filters, int) and 1 <= self.n_filters <= 16384),
-            f"n_filters must be in 1..16384, got {self.n_filters!r}",
+            self.n_filters is None
+            or (
+                isinstance(self.n_filters, int)
+                and not isinstance(self.n_filters, bool)
+                and 1 <= self.n_filters <= MAX_FILTERS
+            ),
+            f"n_filters must be in 1..{MAX_FILTERS}, got {self.n_filters!r}",
         )
         check(self.init in INITS, f"init must be one of {', '.join(INITS)}, got {self.init!r}")
 
@@ -192,8 +209,8 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if overrides:
             self.settings.updated(**overrides)  # range checks before any audio is read
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-            raise AudioStyleParameterError(f"seed must be an integer, got {seed!r}")
+        seed = check_seed(seed)
+        self.check_kernel_size(overrides.get("n_filters"))
         preprocess = {"overrides": overrides}
         if style is not None:
             preprocess["style"] = style
@@ -202,6 +219,17 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
         if return_spectrograms is not None:
             postprocess["return_spectrograms"] = bool(return_spectrograms)
         return preprocess, forward, postprocess
+
+    def check_kernel_size(self, n_filters: int | None) -> None:
+        """Refuse an ``n_filters`` whose kernel (``n_filters x n_freq x kernel_width``) exceeds the bound."""
+        c = self.model.config
+        n = c.n_filters if n_filters is None else n_filters
+        params = n * c.n_freq * c.kernel_width
+        if n_filters is not None and params > MAX_KERNEL_PARAMETERS:
+            raise AudioStyleParameterError(
+                f"n_filters={n} needs a random kernel of {params:,} parameters with this model (n_fft {c.n_fft}, "
+                f"width {c.kernel_width}); at most {MAX_KERNEL_PARAMETERS:,} are drawn on demand"
+            )
 
     # ------------------------------------------------------------------------------------------------------------
     def preprocess(self, content, style=None, overrides=None):
@@ -233,7 +261,7 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
         if s.init == "noise":  # the notebook: np.random.randn(...) * 1e-3
             start = torch.randn(content.shape, generator=generator).to(self.device) * 1e-3
         else:
-            start = content.clone()
+            start = content.clone(memory_format=torch.contiguous_format)  # L-BFGS views its grad flat
         spectrogram = start.requires_grad_(True)
 
         def losses(x):
@@ -248,8 +276,14 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             optimizer.zero_grad()
             l_style, l_content = losses(spectrogram)
             loss = s.style_weight * l_style + s.content_weight * l_content
+            value = loss.item()
+            if not math.isfinite(value):
+                bar.close()
+                raise NonFiniteError(
+                    f"audio style transfer: the loss became {value} at evaluation {len(history) + 1}; stopped"
+                )
             loss.backward()
-            history.append(loss.item())
+            history.append(value)
             parts.append((l_style.item(), l_content.item()))
             bar.update(1)
             return loss

@@ -61,11 +61,16 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..errors import HfmechError
+from ..errors import HfmechError, NonFiniteError, check_seed
 from ..hub.hardware import cpu_has_amx_bf16
 from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
-from ..vision.image_io import DEFAULT_MAX_PIXELS, image_to_tensor, load_image, tensor_to_image
+from ..vision.image_io import (
+    DEFAULT_MAX_PIXELS,
+    image_to_tensor,
+    load_image,
+    tensor_to_image,
+)
 from . import color
 from .losses import (
     GATYS_STYLE_DEFAULTS,
@@ -79,6 +84,14 @@ from .losses import (
 MIN_SIDE = 32
 AUTO_MIN_SIDE = 192
 MAX_SIDE = 4096
+#: Bounds (docs/limits.md): evaluations per scale, number of scales, pixels of each input image, style images.
+MAX_STEPS = 5000
+MAX_SCALES = 16
+MAX_PIXELS = DEFAULT_MAX_PIXELS
+MAX_STYLES = 16
+#: Longest/shortest side of a content or style image. Gram matrices make thin styles work, and a thin image is lifted
+#: to a ``MIN_SIDE`` short side: at 64:1 that is at most 32 x 2048 px; a 1 x 10,000 image (32 x 320,000 px) is refused.
+MAX_ASPECT = 64.0
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 KEEP_COLORS = ("luminance", "histogram")
@@ -151,12 +164,16 @@ class StyleSettings(ConfigSettings):
         check(self.content_weight + self.style_weight > 0, "content_weight and style_weight cannot both be 0")
 
         def count(value) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 5000
+            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_STEPS
 
         check(
             count(self.steps)
-            or (isinstance(self.steps, list | tuple) and len(self.steps) > 0 and all(map(count, self.steps))),
-            f"steps must be an integer in 0..5000 (or a list of them, one per scale), got {self.steps!r}",
+            or (
+                isinstance(self.steps, list | tuple)
+                and 0 < len(self.steps) <= MAX_SCALES
+                and all(map(count, self.steps))
+            ),
+            f"steps must be an integer in 0..{MAX_STEPS} (or a list of them, one per scale), got {self.steps!r}",
         )
         check(
             self.optimizer in OPTIMIZERS,
@@ -204,17 +221,19 @@ class StyleSettings(ConfigSettings):
         check(
             isinstance(self.max_pixels, int)
             and not isinstance(self.max_pixels, bool)
-            and self.max_pixels >= 64 * 64,
-            f"max_pixels must be an integer >= 4096, got {self.max_pixels!r}",
+            and 64 * 64 <= self.max_pixels <= MAX_PIXELS,
+            f"max_pixels must be an integer in 4096..{MAX_PIXELS}, got {self.max_pixels!r}",
         )
         if self.scales not in (None, "auto"):
-            ok = isinstance(self.scales, list | tuple) and len(self.scales) > 0
+            ok = isinstance(self.scales, list | tuple) and 0 < len(self.scales) <= MAX_SCALES
             ok = ok and all(
                 isinstance(s, int) and not isinstance(s, bool) and MIN_SIDE <= s <= MAX_SIDE
                 for s in self.scales
             )
             check(
-                ok, f"scales must be 'auto' or a list of sizes in {MIN_SIDE}..{MAX_SIDE}, got {self.scales!r}"
+                ok,
+                f"scales must be 'auto' or a list of at most {MAX_SCALES} sizes in {MIN_SIDE}..{MAX_SIDE}, "
+                f"got {self.scales!r}",
             )
         if isinstance(self.steps, list | tuple):
             n_scales = len(self.scale_sizes())
@@ -343,6 +362,7 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         )
         # validated before any image is decoded (preprocess runs first)
         self.settings.updated(**settings)
+        seed = check_seed(seed)
         preprocess = {"style": style, "style_weights": style_weights, "max_pixels": max_pixels}
         if callback_on_evaluation is not None and not callable(callback_on_evaluation):
             raise StyleParameterError("callback_on_evaluation must be callable(index, pixels, loss)")
@@ -364,10 +384,12 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         styles = list(style) if isinstance(style, list | tuple) else [style]
         if not styles:
             raise StyleParameterError("style is an empty list: pass at least one style image")
+        if len(styles) > MAX_STYLES:
+            raise StyleParameterError(f"{len(styles)} style images; at most {MAX_STYLES} are accepted")
         blend = self.blend_weights(styles, style_weights)
         return {
-            "content": load_image(content, max_pixels=limit),
-            "styles": [load_image(s, max_pixels=limit) for s in styles],
+            "content": load_image(content, max_pixels=limit, max_aspect=MAX_ASPECT),
+            "styles": [load_image(s, max_pixels=limit, max_aspect=MAX_ASPECT) for s in styles],
             "blend": blend,
         }
 
@@ -532,8 +554,15 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         def evaluate():
             pixels = self.pixels(params)  # the clamped image, the one returned
             loss, _ = objective(pixels)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                bar.close()
+                raise NonFiniteError(
+                    f"style transfer: the loss became {value} at evaluation {len(history) + 1} (scale "
+                    f"{pixels.shape[-1]}x{pixels.shape[-2]} px); stopped"
+                )
             loss.backward()
-            history.append(float(loss.detach()))
+            history.append(value)
             times.append(time.perf_counter() - start)
             bar.update(1)
             if callback is not None:

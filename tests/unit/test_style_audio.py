@@ -15,7 +15,7 @@ import torch
 from transformers import AutoConfig, AutoModel, pipeline
 
 import hfmech  # noqa: F401  (registers the task and the model type)
-from hfmech.errors import USER_ERRORS
+from hfmech.errors import USER_ERRORS, SeedError
 from hfmech.hub import render_card, zoo
 from hfmech.style import demo_sounds
 from hfmech.style.audio import AudioSilentError, AudioTooLongError, AudioTooShortError, save_audio_atomic
@@ -245,13 +245,25 @@ def test_task_factory_and_file_inputs(tmp_path, sounds):
         ({"griffin_lim_momentum": 1.0}, "momentum"),
         ({"max_seconds": 0}, "max_seconds"),
         ({"on_too_long": "drop"}, "on_too_long"),
-        ({"seed": "x"}, "seed"),
     ],
 )
 def test_bad_parameters_are_typed_errors(pipe, sounds, kwargs, match):
     with pytest.raises(AudioStyleParameterError, match=match):
         pipe(sounds["content"], style=sounds["style"], **kwargs)
-    assert AudioStyleParameterError in USER_ERRORS
+    assert issubclass(AudioStyleParameterError, USER_ERRORS)
+
+
+@pytest.mark.parametrize("seed", ["x", -1, 2**70, 1.5, True])
+def test_bad_seeds_are_seed_errors(pipe, sounds, seed):
+    with pytest.raises(SeedError, match="seed"):
+        pipe(sounds["content"], style=sounds["style"], seed=seed)
+
+
+def test_init_content_runs_and_starts_at_the_content(pipe, sounds):
+    # the content spectrogram is a non-contiguous view: L-BFGS's grad.view(-1) failed on its clone
+    out = pipe(sounds["content"], style=sounds["style"], init="content", steps=2, seed=0, **FAST)
+    assert np.isfinite(out["audio"]).all() and len(out["audio"]) == len(sounds["content"][0])
+    assert out["content_loss"][0] == 0.0  # the first evaluation is at the content itself
 
 
 def test_missing_style(pipe, sounds):

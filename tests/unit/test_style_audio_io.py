@@ -18,6 +18,7 @@ from hfmech.style.audio import (
     SILENCE_PEAK,
     AudioDecodeError,
     AudioInputError,
+    AudioNonFiniteError,
     AudioNotFoundError,
     AudioOutputError,
     AudioSilentError,
@@ -93,7 +94,7 @@ def test_save_rejects_unknown_suffix_and_missing_directory(tmp_path):
         save_audio_atomic(np.zeros(10, np.float32), SR, tmp_path / "x.txt")
     with pytest.raises(FileNotFoundError):
         save_audio_atomic(np.zeros(10, np.float32), SR, tmp_path / "nope" / "x.wav")
-    assert AudioOutputError in USER_ERRORS
+    assert issubclass(AudioOutputError, USER_ERRORS)
 
 
 # ------------------------------------------------------------------------------------------------- input kinds
@@ -242,7 +243,34 @@ def test_every_input_error_is_a_user_error():
         AudioTooLongError,
     ):
         assert issubclass(cls, AudioInputError) and issubclass(cls, ValueError)
-    assert AudioInputError in USER_ERRORS
+    assert issubclass(AudioInputError, USER_ERRORS)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE"])
+def test_non_finite_samples_in_a_file_are_refused(tmp_path, bad, subtype):
+    # float WAVs store NaN/inf as they are; the array path refused them, the file path let them through (and the
+    # silence check compared NaN), giving an all-NaN transfer or a full-scale WAV
+    samples = demo_sounds.tone(440.0, 0.5, sr=8000).astype(np.float64)
+    samples[100] = bad
+    path = tmp_path / "bad.wav"
+    sf.write(path, samples, 8000, subtype=subtype)
+    with pytest.raises(AudioNonFiniteError, match="NaN or infinite") as info:
+        load_audio(str(path), 8000)
+    assert "bad.wav" in str(info.value) and "index 100" in str(info.value)
+    with pytest.raises(AudioNonFiniteError):
+        load_audio(path.read_bytes(), 8000)
+
+
+def test_an_absurd_sampling_rate_is_refused():
+    with pytest.raises(AudioDecodeError, match="sampling_rate"):
+        load_audio((np.ones(100, np.float32), 10**9), 8000)
+
+
+def test_saving_non_finite_audio_is_refused(tmp_path):
+    with pytest.raises(AudioOutputError, match="NaN"):
+        save_audio_atomic(np.full(10, np.nan, np.float32), SR, tmp_path / "x.wav")
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------------------------------- STFT and Griffin-Lim
