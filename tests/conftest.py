@@ -37,6 +37,7 @@ import pytest  # noqa: E402
 
 # pytest puts tests/ (this conftest's folder, no __init__.py) on sys.path.
 from hub_server import LocalHub  # noqa: E402
+from tiny_models import TINY_DREAM_CARD, tiny_effnet  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +58,32 @@ def shared_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} not found")
     return path
+
+
+class TinyZoo(list):
+    """The zoo entry :func:`tiny_zoo` registers: ``name``, and one item per build (the folders built)."""
+
+    name = "tiny-dream"
+
+
+@pytest.fixture
+def tiny_zoo(tmp_path, monkeypatch):
+    """A zoo entry ``tiny-dream`` building :func:`tiny_effnet`, with its own card template directory and cache."""
+    from hfmech.hub import cards, zoo
+
+    templates = tmp_path / "cards"
+    templates.mkdir()
+    (templates / "tiny-dream.md").write_text(TINY_DREAM_CARD)
+    monkeypatch.setattr(cards, "card_template_dir", lambda: templates)
+    monkeypatch.setenv("HFMECH_CACHE", str(tmp_path / "cache"))
+    builds = TinyZoo()
+
+    @zoo.register("tiny-dream", card="tiny-dream.md", task="deep-dream", description="tiny test model")
+    def build_tiny(out_dir):
+        model = tiny_effnet()
+        model.save_pretrained(out_dir)
+        builds.append(out_dir)
+        return {"num_parameters": sum(p.numel() for p in model.parameters())}
+
+    yield builds
+    zoo._ZOO.pop("tiny-dream", None)

@@ -13,32 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
+from tiny_models import tiny_effnet
 
 import hfmech.hub
 from hfmech.cli import main
-from hfmech.hub import cards, zoo
-from hfmech.vision.efficientnet_lite import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
+from hfmech.hub import zoo
 
 ZOO_NAMES = ("efficientnet-lite0-imagenet", "efficientnet-lite2-imagenet")
 FAST = ["--octaves", "2", "--steps", "2", "--seed", "0"]
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
-
-
-def tiny_effnet() -> EfficientNetLiteForImageClassification:
-    """The tiny random backbone of tests/unit/test_deep_dream.py (layer stage3, presets shallow/deep)."""
-    torch.manual_seed(0)
-    config = EfficientNetLiteConfig(
-        width_coefficient=0.25,
-        depth_coefficient=0.5,
-        num_labels=10,
-        image_size=64,
-        deep_dream={"layer": "stage3", "presets": {"shallow": "stage2", "deep": "stage5"}, "tile_size": None},
-    )
-    return EfficientNetLiteForImageClassification(config).eval()
 
 
 def photo(size=(72, 64), seed=0) -> Image.Image:
@@ -137,43 +123,11 @@ def test_console_script_entry_point(tmp_path):
     assert proc.stdout == ""
 
 
-CARD = """---
-library_name: hfmech
-pipeline_tag: image-classification
-license: apache-2.0
-tags: [hfmech, deep-dream]
----
-# tiny dream model (CLI test)
-Parameters: {{ num_parameters }}
-"""
-
-
-@pytest.fixture
-def tiny_zoo(tmp_path, monkeypatch):
-    """A zoo entry ``tiny-dream-cli`` building a tiny random EfficientNet-Lite, with its own card directory."""
-    templates = tmp_path / "cards"
-    templates.mkdir()
-    (templates / "tiny-dream-cli.md").write_text(CARD)
-    monkeypatch.setattr(cards, "card_template_dir", lambda: templates)
-    monkeypatch.setenv("HFMECH_CACHE", str(tmp_path / "cache"))
-
-    @zoo.register(
-        "tiny-dream-cli", card="tiny-dream-cli.md", task="deep-dream", description="tiny CLI test model"
-    )
-    def build_tiny(out_dir):
-        model = tiny_effnet()
-        model.save_pretrained(out_dir)
-        return {"num_parameters": sum(p.numel() for p in model.parameters())}
-
-    yield "tiny-dream-cli"
-    zoo._ZOO.pop("tiny-dream-cli", None)
-
-
 def test_zoo_push_to_local_hub(tiny_zoo, local_hub, capsys):
     from huggingface_hub import snapshot_download
 
     rc, out, err = run(
-        capsys, "zoo", "push", tiny_zoo, "--repo", "hfmech-cli/tiny-dream", "--token", "hf_test"
+        capsys, "zoo", "push", tiny_zoo.name, "--repo", "hfmech-cli/tiny-dream", "--token", "hf_test"
     )
     assert rc == 0, err
     assert "hfmech-cli/tiny-dream" in out
@@ -192,7 +146,7 @@ def test_zoo_push_to_local_hub(tiny_zoo, local_hub, capsys):
 )
 def test_zoo_push_refused(repo, token, words, tiny_zoo, local_hub, capsys):
     token_args = ["--token", token] if token else []
-    rc, out, err = run(capsys, "zoo", "push", tiny_zoo, "--repo", repo, *token_args)
+    rc, out, err = run(capsys, "zoo", "push", tiny_zoo.name, "--repo", repo, *token_args)
     assert_user_error(rc, err, *words)
     assert out == ""
 

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from huggingface_hub import ModelCard
 from PIL import Image
+from tiny_models import TINY_DREAM_CARD
 from transformers import AutoConfig, AutoModel, pipeline
 
 import hfmech
@@ -16,41 +16,6 @@ from hfmech.dream import DeepDreamPipeline
 from hfmech.hub import cards, zoo
 from hfmech.hub.cards import CardTemplateError, render_card
 from hfmech.vision.efficientnet_lite import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
-
-CARD = """---
-library_name: hfmech
-pipeline_tag: image-classification
-license: apache-2.0
-tags: [hfmech, deep-dream]
----
-# tiny dream model
-Parameters: {{ num_parameters }}
-"""
-
-
-@pytest.fixture
-def tiny_zoo(tmp_path, monkeypatch):
-    """A zoo entry that builds a tiny random EfficientNet-Lite, with its own card template directory."""
-    templates = tmp_path / "cards"
-    templates.mkdir()
-    (templates / "tiny-dream.md").write_text(CARD)
-    monkeypatch.setattr(cards, "card_template_dir", lambda: templates)
-    monkeypatch.setenv("HFMECH_CACHE", str(tmp_path / "cache"))
-    builds = []
-
-    @zoo.register("tiny-dream", card="tiny-dream.md", task="deep-dream", description="tiny test model")
-    def build_tiny(out_dir):
-        torch.manual_seed(0)
-        config = EfficientNetLiteConfig(
-            width_coefficient=0.25, depth_coefficient=0.5, num_labels=4, deep_dream={"layer": "stage3"}
-        )
-        model = EfficientNetLiteForImageClassification(config)
-        model.save_pretrained(out_dir)
-        builds.append(out_dir)
-        return {"num_parameters": sum(p.numel() for p in model.parameters())}
-
-    yield builds
-    zoo._ZOO.pop("tiny-dream", None)
 
 
 def test_build_writes_a_hub_ready_folder_once(tiny_zoo):
@@ -130,7 +95,7 @@ def test_real_zoo_entries_are_registered():
 
 
 def test_card_placeholders_must_be_filled(tmp_path, monkeypatch):
-    (tmp_path / "c.md").write_text(CARD)
+    (tmp_path / "c.md").write_text(TINY_DREAM_CARD)
     monkeypatch.setattr(cards, "card_template_dir", lambda: tmp_path)
     with pytest.raises(CardTemplateError, match="num_parameters"):
         render_card("c.md", {})
