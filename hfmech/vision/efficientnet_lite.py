@@ -232,7 +232,7 @@ class EfficientNetLiteConfig(PretrainedConfig):
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _same_pad(size: int, kernel: int, stride: int) -> tuple[int, int]:
+def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TF SAME padding (before, after) along one axis: output ``ceil(size / stride)``, the extra pixel after."""
     total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
@@ -261,8 +261,8 @@ class Conv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.dynamic_same:
             k, s = self.kernel_size[0], self.stride[0]
-            top, bottom = _same_pad(x.shape[-2], k, s)
-            left, right = _same_pad(x.shape[-1], k, s)
+            top, bottom = tf_same_padding(x.shape[-2], k, s)
+            left, right = tf_same_padding(x.shape[-1], k, s)
             x = F.pad(x, (left, right, top, bottom))
         return super().forward(x)
 
@@ -576,7 +576,7 @@ MEAN_RGB = 127.0
 STDDEV_RGB = 128.0
 
 
-def _to_pil(image):
+def rgb_image(image):
     from PIL import Image, ImageOps
 
     if isinstance(image, str | os.PathLike):
@@ -592,7 +592,7 @@ def center_crop_resize(image, image_size: int):
     """TF eval crop: the central ``image_size / (image_size + 32)`` of the shorter side, bicubic to ``image_size``."""
     from PIL import Image
 
-    image = _to_pil(image)
+    image = rgb_image(image)
     width, height = image.size
     crop = int(image_size / (image_size + CROP_PADDING) * min(width, height))
     top = (height - crop + 1) // 2

@@ -58,7 +58,7 @@ from transformers.modeling_outputs import ImageClassifierOutputWithNoAttention
 
 from hfmech.hub import register_model, zoo
 
-from .efficientnet_lite import CheckpointConversionError, _same_pad
+from .efficientnet_lite import CheckpointConversionError, tf_same_padding
 from .image_io import normalize_pixels
 from .labels import imagenet_id2label, top_k_labels
 from .tflite_reader import TFLiteGraph, TFLiteTensor, dequantize, read_tflite
@@ -233,8 +233,8 @@ class ConvAct(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, s = self.conv.kernel_size[0], self.conv.stride[0]
         if k > 1 or s > 1:
-            top, bottom = _same_pad(x.shape[-2], k, s)
-            left, right = _same_pad(x.shape[-1], k, s)
+            top, bottom = tf_same_padding(x.shape[-2], k, s)
+            left, right = tf_same_padding(x.shape[-1], k, s)
             x = F.pad(x, (left, right, top, bottom))
         return self.act(self.conv(x))
 
@@ -557,12 +557,12 @@ def preprocess(images, image_size: int) -> torch.Tensor:
     """
     from PIL import Image
 
-    from .efficientnet_lite import _to_pil
+    from .efficientnet_lite import rgb_image
 
     items = images if isinstance(images, list | tuple) else [images]
     arrays = []
     for item in items:
-        image = _to_pil(item)
+        image = rgb_image(item)
         width, height = image.size
         crop_w, crop_h = round(width * CENTRAL_FRACTION), round(height * CENTRAL_FRACTION)
         left, top = (width - crop_w) // 2, (height - crop_h) // 2

@@ -161,7 +161,7 @@ def test_same_padding_is_tf_same():
     sym = E.Conv2d(3, 4, 3, stride=2, tf_same=False)
     sym.load_state_dict(conv.state_dict())
     assert not torch.allclose(sym(x), conv(x))
-    assert E._same_pad(224, 5, 2) == (1, 2) and E._same_pad(224, 3, 1) == (1, 1)
+    assert E.tf_same_padding(224, 5, 2) == (1, 2) and E.tf_same_padding(224, 3, 1) == (1, 1)
 
 
 def test_save_pretrained_round_trip_is_bit_exact(tmp_path):
@@ -392,7 +392,9 @@ def test_zoo_build_with_synthetic_upstream_file(variant, tmp_path, monkeypatch):
     )
     pth = tmp_path / f"efficientnet-{variant}-synthetic.pth"
     torch.save(to_upstream_layout(reference), pth)
-    monkeypatch.setattr(E, "upstream_checkpoint_path", lambda v: pth)
+    from hfmech.dream import zoo_efficientnet
+
+    monkeypatch.setattr(zoo_efficientnet, "upstream_checkpoint_path", lambda v: pth)
     folder = zoo.build(f"efficientnet-{variant}-imagenet")
     files = {p.name for p in folder.iterdir()}
     assert {"config.json", "model.safetensors", "preprocessor_config.json", "README.md"} <= files
