@@ -60,6 +60,9 @@ EXPECTED = (
 )
 _ANALOGY = re.compile(r"^\s*([^:\s]+)\s*:\s*([^:\s]+)\s*::\s*([^:\s]+)\s*:\s*\??\s*$")
 _MINUS = "-\u2212\u2013\u2014"  # hyphen-minus, minus sign, en dash, em dash
+#: Bounds (docs/limits.md): characters of a query string, words in a query; ``topn`` is clamped to the candidates.
+MAX_QUERY_CHARS = 10_000
+MAX_QUERY_WORDS = 100
 
 
 class AnalogyAnswers(list):
@@ -129,10 +132,20 @@ def parse_query(query: Any, model: WordVectorsModel | None = None) -> dict:
 
     With ``model``, a hyphenated word that is not in the vocabulary but whose parts are is read as a subtraction.
     """
+    if isinstance(query, str) and len(query) > MAX_QUERY_CHARS:
+        raise AnalogyQueryError(
+            f"the query is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are accepted"
+        )
     if isinstance(query, dict):
         unknown = set(query) - {"positive", "negative"}
         if unknown:
             raise AnalogyQueryError(f"unknown keys {sorted(unknown)} in the query dict; {EXPECTED}")
+        for key in ("positive", "negative"):
+            value = query.get(key)
+            if isinstance(value, list | tuple) and len(value) > MAX_QUERY_WORDS:
+                raise AnalogyQueryError(
+                    f"{key!r} lists {len(value)} words; at most {MAX_QUERY_WORDS} are accepted"
+                )
         positive = _word_list(query.get("positive"), "positive")
         negative = _word_list(query.get("negative"), "negative")
         if not positive:
@@ -157,6 +170,10 @@ def parse_query(query: Any, model: WordVectorsModel | None = None) -> dict:
         a, b, c = (_clean(w) for w in match.groups())
         return {"positive": [b, c], "negative": [a], "form": "analogy", "text": f"{a} : {b} :: {c} : ?"}
     terms = _expression_tokens(text)
+    if len(terms) > MAX_QUERY_WORDS:
+        raise AnalogyQueryError(
+            f"the expression has {len(terms)} words; at most {MAX_QUERY_WORDS} are accepted"
+        )
     if model is not None:
         expanded: list[tuple[int, str]] = []
         for sign, word in terms:
@@ -226,7 +243,8 @@ class WordAnalogyPipeline(ModelOnlyPipeline):
         answers = self.model.most_similar(
             positive=query["positive"],
             negative=query["negative"],
-            topn=settings["topn"],
+            # clamped before anything is allocated: no more answers than candidates (topn=10**9 asked for 8 GB)
+            topn=min(settings["topn"], settings["restrict_vocab"] or len(self.model.index_to_key) or 1),
             restrict_vocab=settings["restrict_vocab"],
             method=settings["method"],
         )

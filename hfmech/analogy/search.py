@@ -226,6 +226,7 @@ def exhaustive_search(
     a, b, c = _as_index(a, "a"), _as_index(b, "b"), _as_index(c, "c")
     n = a.shape[0]
     restrict = unit.shape[0] if restrict is None else min(int(restrict), unit.shape[0])
+    topn = max(1, min(int(topn), restrict))  # no more answers than candidates: bounds the output allocation
     gold = _gold_matrix(gold, n)
     if max_rank is not None and (not isinstance(max_rank, int) or max_rank < 1):
         raise ValueError(f"max_rank must be a positive integer or None, got {max_rank!r}")
