@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +42,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import HfmechError, NonFiniteError, check_seed
-from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline, PipelineOutput, check_callback
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import (
@@ -141,15 +142,34 @@ class DreamSettings(ConfigSettings):
         )
 
 
+@dataclass
+class DeepDreamOutput(PipelineOutput):
+    """What a dream returns (also readable as a dict: ``out["image"]``).
+
+    Args:
+        image: the dream (PIL, the input's size).
+        objective: the objective's description, e.g. ``"L2(stage5)"``.
+        objective_start / objective_end: the objective on the input and on the output (no jitter, same size).
+        objective_history: the objective at every ascent step (all octaves, in order).
+        frames: the image after each octave (PIL, growing sizes), when ``return_frames=True``.
+        interrupted: ``True`` when ``callback_on_step_end`` stopped the dream early.
+    """
+
+    image: Any = None
+    objective: str | None = None
+    objective_start: float | None = None
+    objective_end: float | None = None
+    objective_history: list | None = None
+    frames: list | None = None
+    interrupted: bool | None = None
+
+
 class DeepDreamPipeline(ModelOnlyPipeline):
     """DeepDream and activation maximisation over any hfmech backbone or transformers image classifier.
 
-    Call with an image (path, URL, PIL image, numpy array); returns a dict:
-
-    - ``image``: the dream (PIL, the input's size),
-    - ``objective_start`` / ``objective_end``: the objective on the input and on the output (no jitter, same size),
-    - ``objective_history``: the objective at every ascent step,
-    - ``frames``: the image after each octave (PIL, growing sizes) when ``return_frames=True``.
+    Call with an image (path, URL, PIL image, numpy array); returns a :class:`DeepDreamOutput`.
+    ``callback_on_step_end(pipeline, step, total, state)`` is called after every ascent step with
+    ``state = {"pixels": (1, 3, h, w) in [0, 1] at the octave's size, "objective": float, "octave": int}``.
     """
 
     def __init__(self, *args, **kwargs):
@@ -182,6 +202,7 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         seed=None,
         return_frames=None,
         progress=None,
+        callback_on_step_end=None,
     ):
         preprocess = {}
         seed = check_seed(seed)
@@ -208,6 +229,7 @@ class DeepDreamPipeline(ModelOnlyPipeline):
             "guide_layer": guide_layer,
             "seed": seed,
             "progress": progress,
+            "callback_on_step_end": check_callback(callback_on_step_end),
         }
         postprocess = {"return_frames": bool(return_frames)} if return_frames is not None else {}
         return preprocess, forward, postprocess
@@ -222,9 +244,18 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         return {"pixels": image_to_tensor(image)}
 
     def _forward(
-        self, model_inputs, settings, objective=None, guide=None, guide_layer=None, seed=None, progress=None
+        self,
+        model_inputs,
+        settings,
+        objective=None,
+        guide=None,
+        guide_layer=None,
+        seed=None,
+        progress=None,
+        callback_on_step_end=None,
     ):
         s = self.settings.updated(**settings)
+        self.interrupt = False
         generator = torch.Generator().manual_seed(
             int(seed) if seed is not None else int(torch.seed() % 2**63)
         )
@@ -255,7 +286,9 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         step_size = s.step_size or DEFAULT_STEP_SIZE[s.grad_norm]
         history, frames = [], []
         detail = torch.zeros_like(octave_bases[-1])
-        bar = tqdm(total=s.octaves * s.steps, desc="deep dream", disable=progress is False)
+        total = s.octaves * s.steps
+        bar = tqdm(total=total, desc="deep dream", disable=progress is False)
+        interrupted = False
         for octave, octave_base in enumerate(reversed(octave_bases), start=1):
             if detail.shape[-2:] != octave_base.shape[-2:]:
                 detail = F.interpolate(
@@ -272,9 +305,18 @@ class DeepDreamPipeline(ModelOnlyPipeline):
                     )
                 history.append(value)
                 bar.update(1)
+                state = {"pixels": img, "objective": value, "octave": octave}
+                if self.step_end(callback_on_step_end, len(history), total, state):
+                    interrupted = True
+                    break
             detail = img - octave_base
             frames.append(img.detach().cpu())
+            if interrupted:
+                break
         bar.close()
+        if img.shape[-2:] != base.shape[-2:]:  # stopped in a smaller octave: its detail, on the full image
+            detail = F.interpolate(detail, size=base.shape[-2:], mode="bilinear", align_corners=False)
+            img = (base + detail).clamp(0.0, 1.0) if s.clip else base + detail
         with torch.no_grad():
             start = self._evaluate(score, base, tile)
             end = self._evaluate(score, img, tile)
@@ -285,19 +327,19 @@ class DeepDreamPipeline(ModelOnlyPipeline):
             "objective_start": start,
             "objective_end": end,
             "objective": str(objective.description),
+            "interrupted": interrupted,
         }
 
-    def postprocess(self, model_outputs, return_frames: bool = False):
-        out = {
-            "image": tensor_to_image(model_outputs["image"]),
-            "objective": model_outputs["objective"],
-            "objective_start": model_outputs["objective_start"],
-            "objective_end": model_outputs["objective_end"],
-            "objective_history": model_outputs["objective_history"],
-        }
-        if return_frames:
-            out["frames"] = [tensor_to_image(f) for f in model_outputs["frames"]]
-        return out
+    def postprocess(self, model_outputs, return_frames: bool = False) -> DeepDreamOutput:
+        return DeepDreamOutput(
+            image=tensor_to_image(model_outputs["image"]),
+            objective=model_outputs["objective"],
+            objective_start=model_outputs["objective_start"],
+            objective_end=model_outputs["objective_end"],
+            objective_history=model_outputs["objective_history"],
+            frames=[tensor_to_image(f) for f in model_outputs["frames"]] if return_frames else None,
+            interrupted=model_outputs["interrupted"],
+        )
 
     # building blocks ------------------------------------------------------------------------------------------------
     def _ascent_step(self, img, score, step_size, s: DreamSettings, tile, generator):

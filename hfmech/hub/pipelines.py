@@ -7,24 +7,89 @@ dataclasses whose defaults live in the model's config.
   ``AudioStyleSettings``, ``PerceptionEngineSettings``). A Hub repo's ``config.json`` stores the defaults under
   ``config_key`` (so the repo fully defines its demo); a call's keyword arguments override them, and every override
   is validated before anything runs.
+- :class:`PipelineOutput`: the base of each pipeline's typed output (a transformers ``ModelOutput``: attributes
+  *and* ``out["image"]``, fields left ``None`` are not keys). The same names mean the same things everywhere:
+
+  ============================  ==================================================================================
+  ``image`` / ``audio`` / ``text``  the result (PIL image; float32 waveform with ``sampling_rate``; a string)
+  ``loss_history``              the loss at every evaluation of a minimisation (style, audio style)
+  ``objective_history``         the objective at every step of a maximisation (DeepDream, Perception Engines)
+  ``seconds``                   wall time of the call's optimisation
+  ``interrupted``               ``True`` when a ``callback_on_step_end`` set ``pipeline.interrupt``
+  ============================  ==================================================================================
+
+- ``callback_on_step_end(pipeline, step, total, state)``: the one progress hook of every optimisation pipeline
+  (diffusers' name and its way of stopping): called after each step with the step number (from 1), the planned total
+  and a dict of that pipeline's live values (``"pixels"`` ``(1, 3, H, W)`` in ``[0, 1]``, ``"loss"`` or
+  ``"objective"``, …). Setting ``pipeline.interrupt = True`` inside it ends the run after that step; the result so
+  far is returned with ``interrupted=True``. :func:`check_callback` validates it.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any, ClassVar
 
 from transformers import Pipeline
+from transformers.utils import ModelOutput
+
+from ..errors import HfmechError
+
+#: ``callback_on_step_end(pipeline, step, total, state) -> None``.
+StepCallback = Callable[[Pipeline, int, int, dict], Any]
+
+
+class PipelineArgumentError(HfmechError, TypeError):
+    """A pipeline argument of the wrong kind (e.g. a callback that is not callable)."""
+
+
+def check_callback(callback, name: str = "callback_on_step_end"):
+    """``None`` or a callable, else :class:`PipelineArgumentError`."""
+    if callback is not None and not callable(callback):
+        raise PipelineArgumentError(f"{name} must be callable(pipeline, step, total, state), got {callback!r}")
+    return callback
+
+
+class PipelineOutput(ModelOutput):
+    """Base of every hfmech pipeline output: a ``ModelOutput`` (dataclass fields, dict access).
+
+    ``renamed_keys`` maps an old key to its new name: ``out[old]`` still works and warns (``FutureWarning``).
+    """
+
+    renamed_keys: ClassVar[dict[str, str]] = {}
+
+    def __getitem__(self, key):
+        if isinstance(key, str) and key in self.renamed_keys:
+            new = self.renamed_keys[key]
+            warnings.warn(f"output key {key!r} is deprecated; use {new!r}", FutureWarning, stacklevel=2)
+            key = new
+        return super().__getitem__(key)
 
 
 class ModelOnlyPipeline(Pipeline):
-    """A ``transformers.Pipeline`` whose inputs need no tokenizer or processor (all five loaders switched off)."""
+    """A ``transformers.Pipeline`` whose inputs need no tokenizer or processor (all five loaders switched off).
+
+    Optimisation pipelines use :meth:`step_end` to report each step to ``callback_on_step_end`` and to learn whether
+    the callback asked them to stop (``self.interrupt``).
+    """
 
     _load_tokenizer = False
     _load_image_processor = False
     _load_feature_extractor = False
     _load_processor = False
     _load_video_processor = False
+
+    #: set by a ``callback_on_step_end`` to end the current run after this step (diffusers' ``_interrupt``)
+    interrupt: bool = False
+
+    def step_end(self, callback, step: int, total: int, state: dict) -> bool:
+        """Call ``callback(self, step, total, state)`` (if any); ``True`` when the run should stop now."""
+        if callback is None:
+            return False
+        callback(self, step, total, state)
+        return bool(self.interrupt)
 
 
 class ConfigSettings:

@@ -83,6 +83,34 @@ def test_layer_objective_rises_and_output_keeps_size():
     assert len(out["objective_history"]) == 2 * 4
 
 
+def test_callback_sees_every_step_and_can_stop_the_dream():
+    from hfmech.dream.pipeline_deep_dream import DeepDreamOutput
+
+    pipe = DeepDreamPipeline(model=tiny_effnet())
+    seen = []
+
+    def record(pipeline, step, total, state):
+        seen.append((step, total, state["octave"], tuple(state["pixels"].shape), state["objective"]))
+
+    out = pipe(photo(), **DREAM, callback_on_step_end=record)
+    assert isinstance(out, DeepDreamOutput) and out.image is out["image"] and out.interrupted is False
+    assert [s[0] for s in seen] == list(range(1, 9)) and {s[1] for s in seen} == {8}
+    assert [s[4] for s in seen] == out["objective_history"]
+    assert seen[0][3][-2:] != seen[-1][3][-2:]  # the first octave is smaller than the last
+
+    def stop_at_three(pipeline, step, total, state):
+        pipeline.interrupt = step >= 3
+
+    image = photo()
+    early = pipe(image, **DREAM, callback_on_step_end=stop_at_three)
+    assert early.interrupted is True and len(early.objective_history) == 3
+    assert early.image.size == image.size  # the detail of the small octave, on the full-size image
+    again = pipe(image, **DREAM)
+    assert again.interrupted is False and len(again.objective_history) == 8  # the flag is reset per call
+    with pytest.raises(TypeError, match="callable"):
+        pipe(image, **DREAM, callback_on_step_end="not a function")
+
+
 def test_deterministic_under_seed_and_seed_matters():
     pipe = DeepDreamPipeline(model=tiny_effnet())
     jittered = {**DREAM, "jitter": 8}
