@@ -40,12 +40,14 @@ def _looks_local(model: str) -> bool:
 
 def model_folder(model: str) -> Path:
     """The local folder for ``model`` (a folder, or a Hub id downloaded without pickles), else ModelLoadError."""
+    if not model.strip():
+        raise ModelLoadError("cannot load model '': no such folder (an empty name)")
     path = Path(os.path.expanduser(model))
     if path.is_dir():
         return path
     if path.exists():
         raise ModelLoadError(f"cannot load model {model!r}: it is a file, not a model folder")
-    if _looks_local(model) or not model.strip():
+    if _looks_local(model):
         raise ModelLoadError(f"cannot load model {model!r}: no such folder")
     try:
         from huggingface_hub import snapshot_download

@@ -391,14 +391,27 @@ def model_class_for(task: str | None, config) -> type:
         cls = getattr(transformers, str(name), None)
         if isinstance(cls, type):
             candidates.append(cls)
+    found = None
     for cls in candidates:
         mapping = getattr(cls, "_model_mapping", None)
         if mapping is None:
-            return cls
+            found = cls
+            break
         try:
-            return mapping[type(config)]
+            found = mapping[type(config)]
+            break
         except KeyError:
             continue
+    if found is not None:
+        modality = PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("type") if task is not None else None
+        accepted = getattr(found, "input_modalities", None)
+        accepted = (accepted,) if isinstance(accepted, str) else tuple(accepted or ())
+        if modality in ("image", "audio", "text") and accepted and modality not in accepted:
+            raise ModelConfigError(
+                f"a {config.model_type!r} model ({found.__name__}) takes {', '.join(accepted)} input; the task "
+                f"{task!r} needs a model for {modality}"
+            )
+        return found
     raise ModelConfigError(
         f"a {config.model_type!r} model cannot run the task {task!r} (no model class for this config)"
     )
