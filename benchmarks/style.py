@@ -162,7 +162,10 @@ def run_hfmech(pipe, content_pil, steps, kwargs):
     """One pipeline call; every evaluated image is kept (a cheap copy, inside the timing) for float32 rescoring."""
     images = []
     out = pipe(
-        content_pil, **kwargs, steps=steps, callback_on_evaluation=lambda i, x, loss: images.append(x.clone())
+        content_pil,
+        **kwargs,
+        steps=steps,
+        callback_on_step_end=lambda p, step, total, state: images.append(state["pixels"].clone()),
     )
     return out, images
 

@@ -54,7 +54,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -63,7 +65,7 @@ from tqdm.auto import tqdm
 
 from ..errors import HfmechError, NonFiniteError, check_seed
 from ..hub.hardware import cpu_has_amx_bf16
-from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline, PipelineOutput, check_callback
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.image_io import (
     DEFAULT_MAX_PIXELS,
@@ -284,20 +286,44 @@ def resize_long_side(image: Image.Image, long_side: int, min_short_side: int = M
     return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
 
 
+class _Interrupted(Exception):
+    """Raised inside an L-BFGS closure to end the optimisation when ``callback_on_step_end`` asks to stop."""
+
+
+@dataclass
+class StyleTransferOutput(PipelineOutput):
+    """What a transfer returns (also readable as a dict: ``out["image"]``).
+
+    Args:
+        image: the result (PIL, ``size`` on its longer side, the content's aspect ratio).
+        loss_history: the weighted total loss at every function evaluation (all scales, in order), in the working
+            precision (bfloat16 evaluations under ``precision="auto"`` on AMX CPUs).
+        content_loss / style_loss / tv_loss: the final unweighted terms (relative errors), in float32.
+        style_loss_per_layer: the final per-layer style losses.
+        scales: the sizes used, coarse to fine.
+        step_times: seconds since the start at each evaluation (for benchmarks).
+        interrupted: ``True`` when ``callback_on_step_end`` stopped the run early.
+    """
+
+    image: Any = None
+    loss_history: list | None = None
+    content_loss: float | None = None
+    style_loss: float | None = None
+    tv_loss: float | None = None
+    style_loss_per_layer: dict | None = None
+    scales: list | None = None
+    step_times: list | None = None
+    interrupted: bool | None = None
+
+
 class StyleTransferPipeline(ModelOnlyPipeline):
     """Gatys-style transfer over any hfmech backbone (VGG, random networks) or feature model.
 
-    Call ``pipe(content, style=IMAGE_OR_LIST, style_weights=None, **settings)``; returns a dict:
-
-    - ``image``: the result (PIL, ``size`` on its longer side, the content's aspect ratio),
-    - ``loss_history``: the weighted total loss at every function evaluation (all scales, in order),
-    - ``content_loss`` / ``style_loss`` / ``tv_loss``: the final unweighted terms (relative errors),
-    - ``style_loss_per_layer``: the final per-layer style losses, ``scales``: the sizes used,
-    - ``step_times``: seconds since the start at each evaluation (for benchmarks).
-
-    ``loss_history`` is in the working precision (bfloat16 evaluations under ``precision="auto"`` on AMX CPUs);
-    ``callback_on_evaluation(index, pixels, loss)`` is called after every evaluation with the evaluated image
-    ``(1, 3, H, W)`` (detached, clamped to ``[0, 1]``; copy it to keep it) — benchmarks rescore those in float32.
+    Call ``pipe(content, style=IMAGE_OR_LIST, style_weights=None, **settings)``; returns a
+    :class:`StyleTransferOutput`. ``callback_on_step_end(pipeline, step, total, state)`` is called after every
+    evaluation with ``state = {"pixels": (1, 3, H, W) evaluated image (detached, in [0, 1]; copy it to keep it),
+    "loss": float, "scale": the current longer side}`` — benchmarks rescore those in float32.
+    ``callback_on_evaluation(index, pixels, loss)`` is its deprecated predecessor (still called, with a warning).
     """
 
     def __init__(self, *args, **kwargs):
@@ -337,6 +363,7 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         max_pixels=None,
         seed=None,
         progress=None,
+        callback_on_step_end=None,
         callback_on_evaluation=None,
     ):
         settings = dict(
@@ -364,12 +391,19 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         self.settings.updated(**settings)
         seed = check_seed(seed)
         preprocess = {"style": style, "style_weights": style_weights, "max_pixels": max_pixels}
-        if callback_on_evaluation is not None and not callable(callback_on_evaluation):
-            raise StyleParameterError("callback_on_evaluation must be callable(index, pixels, loss)")
+        if callback_on_evaluation is not None:
+            if not callable(callback_on_evaluation):
+                raise StyleParameterError("callback_on_evaluation must be callable(index, pixels, loss)")
+            warnings.warn(
+                "callback_on_evaluation is deprecated; use callback_on_step_end(pipeline, step, total, state)",
+                FutureWarning,
+                stacklevel=3,
+            )
         forward = {
             "settings": settings,
             "seed": seed,
             "progress": progress,
+            "callback_on_step_end": check_callback(callback_on_step_end),
             "callback_on_evaluation": callback_on_evaluation,
         }
         return preprocess, forward, {}
@@ -413,8 +447,17 @@ class StyleTransferPipeline(ModelOnlyPipeline):
             )
         return [float(w) for w in weights]
 
-    def _forward(self, model_inputs, settings, seed=None, progress=None, callback_on_evaluation=None):
+    def _forward(
+        self,
+        model_inputs,
+        settings,
+        seed=None,
+        progress=None,
+        callback_on_step_end=None,
+        callback_on_evaluation=None,
+    ):
         s = self.settings.updated(**settings)
+        self.interrupt = False
         content_layers, style_layers, layer_weights = self.resolve_layers(s)
         layers = [*content_layers, *style_layers]
         extractor = self.feature_extractor_for(layers)  # float32: targets and the reported losses
@@ -432,8 +475,17 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         steps = s.steps_per_scale(len(sizes))
         history, times, img = [], [], None
         start = time.perf_counter()
-        bar = tqdm(total=sum(steps), desc="style transfer", disable=progress is False)
+        total = sum(steps)
+        bar = tqdm(total=total, desc="style transfer", disable=progress is False)
+        interrupted = False
         for side, n_steps in zip(sizes, steps):
+
+            def on_evaluation(pixels, loss, side=side) -> bool:
+                if callback_on_evaluation is not None:
+                    callback_on_evaluation(len(history) - 1, pixels, loss)
+                state = {"pixels": pixels, "loss": loss, "scale": side}
+                return self.step_end(callback_on_step_end, len(history), total, state)
+
             content = image_to_tensor(resize_long_side(content_pil, side)).to(self.device)
             styles = [
                 image_to_tensor(resize_long_side(p, max(MIN_SIDE, round(s.style_scale * side)))).to(
@@ -461,9 +513,11 @@ class StyleTransferPipeline(ModelOnlyPipeline):
 
             img = self.initial_image(s.init, content, styles[0], img, generator)
             objective = self._objective(working, content_targets, style_targets, layer_weights, s)
-            img = self._optimise(
-                img, objective, s, n_steps, history, times, start, bar, callback_on_evaluation
+            img, interrupted = self._optimise(
+                img, objective, s, n_steps, history, times, start, bar, on_evaluation
             )
+            if interrupted:
+                break
         bar.close()
 
         with torch.no_grad():  # the final terms in float32, whatever the working precision
@@ -481,12 +535,11 @@ class StyleTransferPipeline(ModelOnlyPipeline):
             "tv_loss": parts["tv"],
             "style_loss_per_layer": parts["style_per_layer"],
             "scales": sizes,
+            "interrupted": interrupted,
         }
 
-    def postprocess(self, model_outputs):
-        out = dict(model_outputs)
-        out["image"] = tensor_to_image(model_outputs["image"])
-        return out
+    def postprocess(self, model_outputs) -> StyleTransferOutput:
+        return StyleTransferOutput(**{**model_outputs, "image": tensor_to_image(model_outputs["image"])})
 
     # building blocks ------------------------------------------------------------------------------------------------
     def _objective(self, extractor, content_targets, style_targets, layer_weights, s: StyleSettings):
@@ -538,10 +591,14 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         such pixels get no gradient, and can still come back through the pyramid's coarser levels."""
         return cls.compose_pyramid(params).clamp(0.0, 1.0)
 
-    def _optimise(self, img, objective, s: StyleSettings, steps, history, times, start, bar, callback=None):
+    def _optimise(
+        self, img, objective, s: StyleSettings, steps, history, times, start, bar, on_evaluation=None
+    ):
+        """``steps`` evaluations from ``img``; returns ``(image, interrupted)``. ``on_evaluation(pixels, loss)``
+        returning ``True`` ends the optimisation after that evaluation."""
         img = img.detach().clone()
         if steps == 0:
-            return img
+            return img, False
         # L-BFGS works on a Laplacian pyramid of the image (pyramid_levels coarser levels, zero at the start, so the
         # first evaluation is the initial image): the gradient of a level-k pixel sums the full-resolution gradient
         # over its 4^k footprint, a preconditioner that moves low frequencies faster (Olah, Mordvintsev & Schubert,
@@ -565,9 +622,11 @@ class StyleTransferPipeline(ModelOnlyPipeline):
             history.append(value)
             times.append(time.perf_counter() - start)
             bar.update(1)
-            if callback is not None:
-                callback(len(history) - 1, pixels.detach(), history[-1])
+            if on_evaluation is not None and on_evaluation(pixels.detach(), history[-1]):
+                raise _Interrupted
             return loss
+
+        interrupted = False
 
         if s.optimizer == "lbfgs":
             # neural-style: no early stopping (tolerances -1), `steps` evaluations, no line search by
@@ -588,18 +647,25 @@ class StyleTransferPipeline(ModelOnlyPipeline):
                 opt.zero_grad()
                 return evaluate()
 
-            opt.step(closure)
+            try:
+                opt.step(closure)
+            except _Interrupted:
+                interrupted = True
         else:
             img = params[0]
             opt = torch.optim.Adam([img], lr=s.learning_rate or 0.02)
             for _ in range(steps):
                 opt.zero_grad()
-                evaluate()
+                try:
+                    evaluate()
+                except _Interrupted:
+                    interrupted = True
+                    break
                 opt.step()
                 with torch.no_grad():
                     img.clamp_(0.0, 1.0)
         with torch.no_grad():
-            return self.pixels(params)
+            return self.pixels(params), interrupted
 
     @staticmethod
     def initial_image(init, content, style, previous, generator):

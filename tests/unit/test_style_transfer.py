@@ -189,10 +189,13 @@ def test_bfloat16_working_precision_tracks_float32(pipe):
     kwargs = dict(style=_image(2, stripes=True), steps=20, size=48, seed=0, progress=False)
     seen = []
     low = pipe(
-        _image(1), precision="bfloat16", callback_on_evaluation=lambda i, x, loss: seen.append(i), **kwargs
+        _image(1),
+        precision="bfloat16",
+        callback_on_step_end=lambda p, step, total, state: seen.append((step, total)),
+        **kwargs,
     )
     full = pipe(_image(1), precision="float32", **kwargs)
-    assert seen == list(range(20))
+    assert seen == [(i, 20) for i in range(1, 21)]
     assert low["loss_history"][0] == pytest.approx(
         full["loss_history"][0], rel=0.03
     )  # same start, bf16 rounding
@@ -284,10 +287,32 @@ def test_every_evaluation_scores_the_clamped_image_that_is_returned(pipe):
         progress=False,
         precision="float32",
         pyramid_levels=0,
-        callback_on_evaluation=lambda i, x, loss: seen.append(x.clone()),
+        callback_on_step_end=lambda p, step, total, state: seen.append(state["pixels"].clone()),
     )
     assert all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in seen)
     assert out["loss_history"][-1] < out["loss_history"][0]
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_callback_can_stop_the_transfer_and_the_old_callback_warns(pipe, optimizer):
+    from hfmech.style.pipeline_style_transfer import StyleTransferOutput
+
+    kwargs = dict(
+        style=_image(2, stripes=True), steps=10, size=48, seed=0, progress=False, optimizer=optimizer
+    )
+
+    def stop_at_four(pipeline, step, total, state):
+        pipeline.interrupt = step >= 4
+
+    out = pipe(_image(1), callback_on_step_end=stop_at_four, **kwargs)
+    assert isinstance(out, StyleTransferOutput) and out.interrupted is True and len(out.loss_history) == 4
+    assert max(out.image.size) == 48
+    full = pipe(_image(1), **kwargs)
+    assert full.interrupted is False and len(full.loss_history) == 10
+    old = []
+    with pytest.warns(FutureWarning, match="callback_on_step_end"):
+        pipe(_image(1), callback_on_evaluation=lambda i, x, loss: old.append(i), **kwargs)
+    assert old == list(range(10))
 
 
 def test_reported_losses_are_those_of_the_returned_image():
