@@ -81,8 +81,8 @@ def run_pipeline(pipe, content, style, seconds, **settings) -> dict:
         "evaluations": len(result["loss_history"]),
         "loss_start": result["loss_history"][0] if result["loss_history"] else None,
         "loss_end": result["loss_history"][-1] if result["loss_history"] else None,
-        "style_loss": list(result["style_loss"]),
-        "content_loss": list(result["content_loss"]),
+        "style_loss": [result["style_loss_start"], result["style_loss"]],
+        "content_loss": [result["content_loss_start"], result["content_loss"]],
     }
 
 

@@ -79,10 +79,10 @@ def style_audio(args) -> int:
     pipe = load_pipeline_for_cli("audio-style-transfer", args.model)
     result = pipe(args.content, style=args.style, seed=args.seed, **settings)
     save_audio_atomic(result["audio"], result["sampling_rate"], out)
-    (style_start, style_end), (content_start, content_end) = result["style_loss"], result["content_loss"]
     print(
-        f"{out}  {len(result['audio']) / result['sampling_rate']:.2f} s at {result['sampling_rate']} Hz; "
-        f"style loss {style_start:.4g} -> {style_end:.4g}, content loss {content_start:.4g} -> {content_end:.4g}"
+        f"{out}  {len(result.audio) / result.sampling_rate:.2f} s at {result.sampling_rate} Hz; "
+        f"style loss {result.style_loss_start:.4g} -> {result.style_loss:.4g}, "
+        f"content loss {result.content_loss_start:.4g} -> {result.content_loss:.4g}"
     )
     return 0
 

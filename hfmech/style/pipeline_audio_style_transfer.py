@@ -43,13 +43,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..errors import HfmechError, NonFiniteError, check_seed
-from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline, PipelineOutput, check_callback
 from .audio import AudioInputError, griffin_lim, load_audio, log_spectrogram, magnitude_from_log
 
 OUTPUT_PEAK = 0.99
@@ -155,18 +156,46 @@ def content_loss(activations: torch.Tensor, content_activations: torch.Tensor) -
     return (activations - content_activations).pow(2).sum()
 
 
+class _Interrupted(Exception):
+    """Raised inside the L-BFGS closure when ``callback_on_step_end`` asks to stop."""
+
+
+@dataclass
+class AudioStyleTransferOutput(PipelineOutput):
+    """What an audio transfer returns (also readable as a dict: ``out["audio"]``).
+
+    Args:
+        audio: float32 ``(n,)`` waveform, the content's length; ``sampling_rate``: the model's (22 050 Hz).
+        loss_history: the total loss at every L-BFGS evaluation (the first is at the initial spectrogram).
+        style_loss / content_loss: the final unweighted terms (as ``style_loss`` and ``content_loss`` of image
+            style transfer); style_loss_start / content_loss_start: the same at the first evaluation.
+        spectrogram / content_spectrogram / style_spectrogram: numpy ``(n_freq, T)`` log1p spectrograms, with
+            ``return_spectrograms=True``.
+        interrupted: ``True`` when ``callback_on_step_end`` stopped the optimisation early.
+    """
+
+    audio: Any = None
+    sampling_rate: int | None = None
+    loss_history: list | None = None
+    style_loss: float | None = None
+    content_loss: float | None = None
+    style_loss_start: float | None = None
+    content_loss_start: float | None = None
+    spectrogram: Any = None
+    content_spectrogram: Any = None
+    style_spectrogram: Any = None
+    interrupted: bool | None = None
+
+
 # ------------------------------------------------------------------------------------------------------ the pipeline
 class AudioStyleTransferPipeline(ModelOnlyPipeline):
     """Audio style transfer by Ulyanov & Lebedev (2016) over a :class:`RandomAudioConvModel`.
 
     Call with the content audio and ``style=`` audio — each a path (WAV/FLAC/MP3/OGG), bytes, an
-    ``(array, sampling_rate)`` tuple or ``{"array", "sampling_rate"}`` dict. Returns a dict:
-
-    - ``audio``: float32 ``(n,)`` waveform, the content's length; ``sampling_rate``: the model's (22 050 Hz);
-    - ``loss_history``: the total loss at every L-BFGS evaluation (the first is at the initial spectrogram);
-    - ``style_loss`` / ``content_loss``: ``(start, end)`` pairs, unweighted;
-    - with ``return_spectrograms=True``: ``spectrogram`` (the optimised log1p spectrogram ``(n_freq, T)``),
-      ``content_spectrogram`` and ``style_spectrogram`` (numpy).
+    ``(array, sampling_rate)`` tuple or ``{"array", "sampling_rate"}`` dict. Returns an
+    :class:`AudioStyleTransferOutput`. ``callback_on_step_end(pipeline, step, total, state)`` is called after every
+    L-BFGS evaluation (``total`` = the evaluation budget, ``2 × steps``) with ``state = {"spectrogram": (1, n_freq,
+    T) log1p, "loss": float}``.
     """
 
     def __init__(self, *args, **kwargs):
@@ -194,6 +223,7 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
         seed=None,
         progress=None,
         return_spectrograms=None,
+        callback_on_step_end=None,
     ):
         overrides = dict(
             steps=steps,
@@ -214,7 +244,12 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
         preprocess = {"overrides": overrides}
         if style is not None:
             preprocess["style"] = style
-        forward = {"overrides": overrides, "seed": seed, "progress": progress}
+        forward = {
+            "overrides": overrides,
+            "seed": seed,
+            "progress": progress,
+            "callback_on_step_end": check_callback(callback_on_step_end),
+        }
         postprocess = {"overrides": overrides}
         if return_spectrograms is not None:
             postprocess["return_spectrograms"] = bool(return_spectrograms)
@@ -246,8 +281,9 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             "length": len(content_audio.array),
         }
 
-    def _forward(self, model_inputs, overrides=None, seed=None, progress=None):
+    def _forward(self, model_inputs, overrides=None, seed=None, progress=None, callback_on_step_end=None):
         s = self.settings.updated(**(overrides or {}))
+        self.interrupt = False
         generator = torch.Generator().manual_seed(
             int(seed) if seed is not None else int(torch.seed() % 2**63)
         )
@@ -286,6 +322,9 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             history.append(value)
             parts.append((l_style.item(), l_content.item()))
             bar.update(1)
+            state = {"spectrogram": spectrogram.detach(), "loss": value}
+            if self.step_end(callback_on_step_end, len(history), 2 * s.steps, state):
+                raise _Interrupted
             return loss
 
         optimizer = torch.optim.LBFGS(
@@ -300,8 +339,12 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             history_size=10,
             line_search_fn="strong_wolfe",
         )
+        interrupted = False
         if s.steps > 0:
-            optimizer.step(closure)
+            try:
+                optimizer.step(closure)
+            except _Interrupted:
+                interrupted = True
         bar.close()
         with torch.no_grad():
             end_style, end_content = (float(v) for v in losses(spectrogram))
@@ -313,9 +356,12 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             "style": model_inputs["style"],
             "length": model_inputs["length"],
             "loss_history": history,
-            "style_loss": (parts[0][0], end_style),
-            "content_loss": (parts[0][1], end_content),
+            "style_loss": end_style,
+            "content_loss": end_content,
+            "style_loss_start": parts[0][0],
+            "content_loss_start": parts[0][1],
             "generator": generator,
+            "interrupted": interrupted,
         }
 
     def postprocess(self, model_outputs, overrides=None, return_spectrograms: bool = False):
@@ -334,13 +380,16 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
         peak = float(np.max(np.abs(waveform), initial=0.0))
         if peak > OUTPUT_PEAK:
             waveform = waveform * (OUTPUT_PEAK / peak)
-        out = {
-            "audio": waveform.astype(np.float32),
-            "sampling_rate": int(c.sampling_rate),
-            "loss_history": model_outputs["loss_history"],
-            "style_loss": model_outputs["style_loss"],
-            "content_loss": model_outputs["content_loss"],
-        }
+        out = AudioStyleTransferOutput(
+            audio=waveform.astype(np.float32),
+            sampling_rate=int(c.sampling_rate),
+            loss_history=model_outputs["loss_history"],
+            style_loss=model_outputs["style_loss"],
+            content_loss=model_outputs["content_loss"],
+            style_loss_start=model_outputs["style_loss_start"],
+            content_loss_start=model_outputs["content_loss_start"],
+            interrupted=model_outputs["interrupted"],
+        )
         if return_spectrograms:
             out["spectrogram"] = model_outputs["spectrogram"][0].numpy()
             out["content_spectrogram"] = model_outputs["content"][0].numpy()

@@ -168,13 +168,13 @@ def test_transfer_moves_style_statistics_and_keeps_content(pipe, model, sounds):
         gram_matrix(a_style, n_style),
     )
 
-    start, end = out["style_loss"]
+    start, end = out["style_loss_start"], out["style_loss"]
     assert end < start / 20  # measured: ≈ 63×
     assert torch.linalg.norm(g_out - g_style) < 0.2 * torch.linalg.norm(
         g_content - g_style
     )  # measured ≈ 0.10
     assert torch.linalg.norm(a_out - a_content) < 0.85 * torch.linalg.norm(a_texture - a_content)  # ≈ 0.72
-    assert out["content_loss"][1] < out["content_loss"][0]
+    assert out["content_loss"] < out["content_loss_start"]
 
     history = out["loss_history"]
     assert len(history) > 10 and history[-1] < history[0] / 10
@@ -209,16 +209,34 @@ def test_output_audio_and_determinism(pipe, sounds):
     assert np.all(np.isfinite(a["audio"]))
 
 
+def test_callback_sees_each_evaluation_and_can_stop(pipe, sounds):
+    from hfmech.style.pipeline_audio_style_transfer import AudioStyleTransferOutput
+
+    seen = []
+
+    def stop_at_three(pipeline, step, total, state):
+        seen.append((step, total, state["loss"]))
+        pipeline.interrupt = step >= 3
+
+    out = pipe(
+        sounds["content"], style=sounds["style"], steps=5, seed=3, callback_on_step_end=stop_at_three, **FAST
+    )
+    assert isinstance(out, AudioStyleTransferOutput) and out.interrupted is True
+    assert [s[0] for s in seen] == [1, 2, 3] and {s[1] for s in seen} == {10}
+    assert [s[2] for s in seen] == out.loss_history
+    assert out.audio.shape == sounds["content"][0].shape and np.all(np.isfinite(out.audio))
+
+
 def test_styles_of_another_length_and_rate_work(pipe, sounds):
     style_44k = (demo_sounds.drums(0.7, sr=44100), 44100)  # resampled to 8 kHz, shorter than the content
     out = pipe(sounds["content"], style=style_44k, steps=5, seed=0, **FAST)
     assert out["audio"].shape == sounds["content"][0].shape
-    assert out["style_loss"][1] < out["style_loss"][0]
+    assert out["style_loss"] < out["style_loss_start"]
 
 
 def test_zero_steps_and_content_init(pipe, sounds):
     out = pipe(sounds["content"], style=sounds["style"], steps=0, init="content", seed=0, **FAST)
-    assert out["loss_history"] == [] and out["content_loss"][1] == pytest.approx(0.0, abs=1e-6)
+    assert out["loss_history"] == [] and out["content_loss"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_task_factory_and_file_inputs(tmp_path, sounds):
@@ -263,7 +281,7 @@ def test_init_content_runs_and_starts_at_the_content(pipe, sounds):
     # the content spectrogram is a non-contiguous view: L-BFGS's grad.view(-1) failed on its clone
     out = pipe(sounds["content"], style=sounds["style"], init="content", steps=2, seed=0, **FAST)
     assert np.isfinite(out["audio"]).all() and len(out["audio"]) == len(sounds["content"][0])
-    assert out["content_loss"][0] == 0.0  # the first evaluation is at the content itself
+    assert out["content_loss_start"] == 0.0  # the first evaluation is at the content itself
 
 
 def test_missing_style(pipe, sounds):
