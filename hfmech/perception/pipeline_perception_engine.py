@@ -36,13 +36,16 @@ Defaults come from ``model.config.perception_engine``; any call argument overrid
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 from ..errors import HfmechError, NonFiniteError, check_seed
-from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline
+from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline, PipelineOutput, check_callback
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import tensor_to_image
 from .drawing import LAYOUTS, DrawingParameterError, DrawingSpec, default_palette
@@ -181,16 +184,44 @@ class PerceptionEngineSettings(ConfigSettings):
         check(is_int(self.patience) and self.patience >= 1, "patience must be a positive integer")
 
 
-class PerceptionEnginePipeline(ModelOnlyPipeline):
-    """Draw a class for an ensemble; see the module docstring. Input: a class name or index. Output dict:
+@dataclass
+class PerceptionEngineOutput(PipelineOutput):
+    """What a drawing returns (also readable as a dict: ``out["image"]``).
 
-    - ``image``: the drawing (PIL, ``size × size``, exact palette colours), ``svg``: the same drawing as SVG text;
-    - ``target``: ``{"index", "label"}``;
-    - ``scores``: ``{"training": {member: p(target)}, "held_out": {member: p(target)}}`` on the clean render;
-    - ``ranks``: the same layout, the target's rank among the 1000 classes (1 = the member's top-1);
-    - ``history``: one record per step (objective, ensemble probability where checked, renders, seconds);
-    - ``drawing``: the parameters (background, strokes with points/width/ink/colour, blobs), normalised units;
-    - ``renders``, ``steps``, ``stopped``, ``seconds``, ``settings``.
+    Args:
+        image: the drawing (PIL, ``size × size``, exact palette colours); svg: the same drawing as SVG text.
+        drawing: the parameters (background, strokes with points/width/ink/colour, blobs), normalised units.
+        target: ``{"index", "label"}``.
+        scores: ``{"training": {member: p(target)}, "held_out": {member: p(target)}}`` on the clean render.
+        ranks: the same layout, the target's rank among the 1000 classes (1 = the member's top-1).
+        history: one record per step (objective or reward, ensemble probability where checked, renders, seconds).
+        objective_history: the objective (Adam) or the mean's reward (ES) at every step.
+        renders / steps / seconds: work done; stopped: ``"threshold"``, ``"no improvement"``, ``"interrupted"`` or
+            ``None`` (all steps ran); settings: the settings used.
+        interrupted: ``True`` when ``callback_on_step_end`` stopped the drawing early.
+    """
+
+    image: Any = None
+    svg: str | None = None
+    drawing: dict | None = None
+    target: dict | None = None
+    scores: dict | None = None
+    ranks: dict | None = None
+    history: list | None = None
+    objective_history: list | None = None
+    renders: int | None = None
+    steps: int | None = None
+    stopped: str | None = None
+    seconds: float | None = None
+    settings: dict | None = None
+    interrupted: bool | None = None
+
+
+class PerceptionEnginePipeline(ModelOnlyPipeline):
+    """Draw a class for an ensemble; see the module docstring. Input: a class name or index; returns a
+    :class:`PerceptionEngineOutput`. ``callback_on_step_end(pipeline, step, total, state)`` is called after every
+    step with ``state = {"record": that step's record, "objective": float, "render": a function returning the
+    current drawing as a PIL image}`` (rendering costs one rasterisation: call it only when you show it).
 
     Keyword arguments override :class:`PerceptionEngineSettings` for one call, and ``None`` means "keep the default"
     (as for every hfmech pipeline). Three settings give ``None`` a meaning of its own — ``decay_steps`` (decay over
@@ -235,6 +266,7 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         patience=None,
         seed=None,
         progress=None,
+        callback_on_step_end=None,
         callback=None,
     ):
         drawing = {}
@@ -280,7 +312,21 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         DrawingSpec.from_dict(settings.drawing)
         RobustnessTransforms.from_dict(settings.transforms)
         seed = check_seed(seed)
-        forward = {"overrides": overrides, "seed": seed, "progress": progress, "callback": callback}
+        if callback is not None:
+            if not callable(callback):
+                raise PerceptionParameterError("callback must be callable(step, record)")
+            warnings.warn(
+                "callback is deprecated; use callback_on_step_end(pipeline, step, total, state)",
+                FutureWarning,
+                stacklevel=3,
+            )
+        forward = {
+            "overrides": overrides,
+            "seed": seed,
+            "progress": progress,
+            "callback_on_step_end": check_callback(callback_on_step_end),
+            "callback": callback,
+        }
         return {}, forward, {}
 
     # ------------------------------------------------------------------------------------------------------------
@@ -288,8 +334,12 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         index, label = resolve_class(target)
         return {"index": index, "label": label}
 
-    def _forward(self, model_inputs, overrides, seed=None, progress=None, callback=None):
+    def _forward(
+        self, model_inputs, overrides, seed=None, progress=None, callback_on_step_end=None, callback=None
+    ):
         s = self.settings.updated(**dict(overrides))
+        self.interrupt = False
+        latest = {}  # the parameters of the step being reported (for state["render"])
         spec = DrawingSpec.from_dict(s.drawing)
         transforms = RobustnessTransforms.from_dict(s.transforms)
         generator = torch.Generator().manual_seed(
@@ -322,6 +372,7 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
             return float(clean_log_probs(flat.detach().reshape(1, -1)).exp().min())
 
         def evaluate(params, step):
+            latest["flat"] = params.detach()[0]
             raw = spec.unflatten(params)
             images = views_of(raw, s.views)
             if s.clean_view:
@@ -335,7 +386,7 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
             }
             if not torch.isfinite(out["objective"].detach()).all():
                 raise NonFiniteError(
-                    f"perception engine: the objective became {float(out['objective'])} at step {step + 1}; stopped"
+                    f"perception engine: the objective became {float(out['objective'].detach())} at step {step + 1}; stopped"
                 )
             if s.clean_view and s.resolution is None:
                 out["probability"] = float(lp.detach()[:, 0, target].exp().min())
@@ -349,6 +400,7 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         def fitness(candidates, iteration):
             # common random views for the whole population of one iteration (one ink misregistration, one set of
             # view transforms): candidates differ only in their parameters. Batched through the members in chunks.
+            latest["flat"] = candidates[0].detach()  # the mean, whose reward is recorded
             offsets = transforms.ink_offsets(num_inks, generator)
             sample = transforms.sample(s.views, generator)
             rewards = []
@@ -376,10 +428,22 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         total = s.steps
         bar = tqdm(total=total, desc=f"perception engine ({s.optimizer})", disable=progress is False)
 
-        def on_step(step, record):
+        def render_latest(flat=None):
+            flat = latest["flat"] if flat is None else flat
+            with torch.no_grad():
+                return tensor_to_image(render(spec.constrain(spec.unflatten(flat[None])), s.size)[0])
+
+        def on_step(step, record) -> bool:
             bar.update(1)
             if callback is not None:
                 callback(step, record)
+            value = record.get("objective", record.get("reward"))
+            state = {
+                "record": record,
+                "objective": value,
+                "render": functools.partial(render_latest, latest["flat"]),
+            }
+            return self.step_end(callback_on_step_end, step + 1, total, state)
 
         if s.optimizer == "adam":
             lr_scale = None
@@ -442,15 +506,20 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
             "stopped": result.stopped,
             "seconds": result.seconds,
             "settings": asdict(s),
+            "interrupted": result.stopped == "interrupted",
         }
 
-    def postprocess(self, model_outputs):
-        geometry = model_outputs.pop("geometry")
-        size = model_outputs.pop("size")
-        out = {"image": tensor_to_image(model_outputs.pop("image")), "svg": to_svg(geometry, size)}
-        out["drawing"] = geometry.to_dict()
-        out.update(model_outputs)
-        return out
+    def postprocess(self, model_outputs) -> PerceptionEngineOutput:
+        outputs = dict(model_outputs)
+        geometry, size = outputs.pop("geometry"), outputs.pop("size")
+        history = outputs["history"]
+        return PerceptionEngineOutput(
+            image=tensor_to_image(outputs.pop("image")),
+            svg=to_svg(geometry, size),
+            drawing=geometry.to_dict(),
+            objective_history=[r.get("objective", r.get("reward")) for r in history],
+            **outputs,
+        )
 
     # ------------------------------------------------------------------------------------------------------------
     def fast_members(self) -> list[torch.nn.Module]:

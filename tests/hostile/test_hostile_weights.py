@@ -12,12 +12,14 @@ import json
 import os
 import pickle
 import struct
+from pathlib import Path
 
 import pytest
 import torch
 from conftest import KINDS, assert_typed, read_safetensors, tensor_names, write_safetensors
 from safetensors.torch import load_file, save_file
 
+import hfmech
 from hfmech.errors import ModelConfigError, ModelLoadError, WeightsError
 from hfmech.hub import load_pipeline
 from hfmech.hub.weights import read_safetensors_header
@@ -302,6 +304,13 @@ def test_word_vectors_stored_in_half_precision_still_load(saved_models):
 def test_intact_folders_load(task, saved_models):
     pipe = load_pipeline(task, str(saved_models[task]))
     assert pipe.model.training is False
+
+
+def test_committed_sentiment_weights_verify():
+    # the shipped fp16 mLSTM (config dtype float16): verified and loaded by the same path
+    folder = Path(hfmech.__file__).parent / "sentiment" / "weights" / "mlstm-imdb"
+    pipe = load_pipeline("sentiment-neuron", str(folder))
+    assert pipe.model.config.model_type == "hfmech-mlstm"
 
 
 # ------------------------------------------------------------------------------------------------ config tampers
