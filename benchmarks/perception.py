@@ -30,7 +30,6 @@ rasteriser ratio is the stable number.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import math
@@ -152,20 +151,18 @@ def bench_es_vs_adam(
     ):
         seen: list[dict] = []
 
-        def callback(step, record, seen=seen):
-            seen.append(record)
-            if record.get("reward", 0.0) >= threshold:
-                raise _Reached  # stop at the threshold: the records so far are in ``seen``
+        def callback(pipeline, step, total, state, seen=seen):
+            seen.append(state["record"])
+            pipeline.interrupt = state["record"].get("reward", 0.0) >= threshold  # stop at the threshold
 
-        with contextlib.suppress(_Reached):
-            pipe(
-                target,
-                seed=seed,
-                stop_probability=None,
-                progress=False,
-                callback=callback,
-                **{**settings, **kwargs},
-            )
+        pipe(
+            target,
+            seed=seed,
+            stop_probability=None,
+            progress=False,
+            callback_on_step_end=callback,
+            **{**settings, **kwargs},
+        )
         rewards = [r["reward"] for r in seen]
         reached = bool(seen) and seen[-1]["reward"] >= threshold
         results[name] = {
@@ -187,10 +184,6 @@ def bench_es_vs_adam(
     results["budget_renders"] = budget
     results["es_over_adam_renders"] = (e / a) if (a and e) else None
     return results
-
-
-class _Reached(Exception):
-    """Raised from a callback to end a run at the threshold (the history so far is kept by the callback)."""
 
 
 def tiny_pipeline() -> PerceptionEnginePipeline:

@@ -48,7 +48,7 @@ def optimize_adam(
     steps: int,
     learning_rate: float = 0.05,
     stop: Callable[[dict], bool] | None = None,
-    callback: Callable[[int, dict], None] | None = None,
+    callback: Callable[[int, dict], bool | None] | None = None,
     final_lr_fraction: float = 0.1,
     lr_scale: torch.Tensor | None = None,
     decay_steps: int | None = None,
@@ -56,7 +56,8 @@ def optimize_adam(
     """Maximise ``evaluate(params (1, D), step)["objective"]`` (a differentiable scalar) with Adam.
 
     ``evaluate`` returns a dict with ``objective`` (tensor), ``renders`` (int) and any floats to record;
-    ``stop(record)`` ends early (e.g. the ensemble's probability reached a threshold). The learning rate follows
+    ``stop(record)`` ends early (e.g. the ensemble's probability reached a threshold); ``callback(step, record)``
+    returning ``True`` ends it too (``stopped="interrupted"``). The learning rate follows
     a half cosine from ``learning_rate`` down to ``final_lr_fraction`` of it over ``decay_steps`` (default:
     ``steps``), then stays there: ``lr_t = lr · (f + (1 − f) · ½ (1 + cos(π · min(t / decay_steps, 1))))``. When ``evaluate`` reports a clean-render
     ``probability`` (every few steps), the parameters with the highest one are returned, not the last: with hard ink
@@ -112,8 +113,9 @@ def optimize_adam(
         )
         result.history.append(record)
         result.steps = step + 1
-        if callback is not None:
-            callback(step, record)
+        if callback is not None and callback(step, record):
+            result.stopped = "interrupted"
+            break
         if stop is not None and stop(record):
             result.stopped = "threshold"
             break
@@ -141,12 +143,13 @@ def optimize_es(
     stop_reward: float = 0.9999,
     patience: int = 50,
     generator: torch.Generator | None = None,
-    callback: Callable[[int, dict], None] | None = None,
+    callback: Callable[[int, dict], bool | None] | None = None,
 ) -> OptimizationResult:
     """Maximise the black-box ``fitness(params (P, D), iteration) -> rewards (P,)`` (no gradients used).
 
     Each iteration scores ``population`` antithetic candidates plus the current mean (``P + 1`` renders); the
     mean's reward is the one recorded, compared with ``stop_reward`` and tracked for ``patience``.
+    ``callback(iteration, record)`` returning ``True`` ends the run (``stopped="interrupted"``).
     """
     if not isinstance(population, int) or population < 2 or population % 2:
         raise OptimizerError(f"population must be an even integer >= 2, got {population!r}")
@@ -176,8 +179,9 @@ def optimize_es(
             }
             result.history.append(record)
             result.steps = it + 1
-            if callback is not None:
-                callback(it, record)
+            if callback is not None and callback(it, record):
+                result.stopped = "interrupted"
+                break
             if current > best:
                 best, since_best = current, 0
             else:

@@ -167,6 +167,37 @@ def test_es_optimizer_counts_renders(engine):
     assert {"reward", "population_best"} <= set(out["history"][0])
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "es"])
+def test_callback_sees_each_step_renders_on_demand_and_can_stop(engine, optimizer):
+    from hfmech.perception.pipeline_perception_engine import PerceptionEngineOutput
+
+    seen = []
+
+    def stop_at_two(pipeline, step, total, state):
+        seen.append((step, total, state["objective"], state["render"]()))
+        pipeline.interrupt = step >= 2
+
+    extra = {"population": 4} if optimizer == "es" else {}
+    out = engine(
+        "hammerhead",
+        seed=0,
+        steps=6,
+        optimizer=optimizer,
+        progress=False,
+        callback_on_step_end=stop_at_two,
+        **extra,
+    )
+    assert (
+        isinstance(out, PerceptionEngineOutput) and out.interrupted is True and out.stopped == "interrupted"
+    )
+    assert [s[:2] for s in seen] == [(1, 6), (2, 6)] and out.steps == 2
+    assert [s[2] for s in seen] == out.objective_history
+    assert all(s[3].size == out.image.size for s in seen)
+    with pytest.warns(FutureWarning, match="callback_on_step_end"):
+        old = engine("hammerhead", seed=0, steps=2, progress=False, callback=lambda step, record: None)
+    assert old.interrupted is False and old.steps == 2
+
+
 def test_stop_probability_ends_early(engine):
     out = engine("hammerhead", seed=0, steps=20, stop_probability=1e-6, clean_view=False, progress=False)
     # without the clean view the clean render is checked every 5 steps
