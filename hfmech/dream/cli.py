@@ -7,10 +7,24 @@ import os
 from pathlib import Path
 
 from ..errors import USER_ERRORS, OutputPathError
-from ..hub.cli import check_output_path, load_pipeline_for_cli
+from ..hub.cli import add_settings_arguments, check_output_path, load_pipeline_for_cli, settings_from_args
 from ..vision.image_io import SAVE_SUFFIXES
 from . import MECHANISM
 from .gradients import GRADIENT_NORMALISATIONS
+from .pipeline_deep_dream import DreamSettings
+
+#: The settings ``hfmech dream`` exposes (each a field of :class:`DreamSettings`; default: the model config's).
+DREAM_FLAGS = {
+    "layer": "layer name or preset (shallow, middle, deep)",
+    "octaves": "number of octaves (google/deepdream: 4)",
+    "octave_scale": "size ratio between octaves (1.4)",
+    "steps": "ascent steps per octave (10)",
+    "step_size": "ascent step in [0, 1] pixel units (1.5/255 with mean-abs)",
+    "jitter": "random shift per step, pixels (32)",
+    "grad_norm": "gradient normalisation of the step",
+    "tile_size": "tile side for large images; 0 = no tiling",
+    "max_pixels": "larger inputs are downscaled to this many pixels",
+}
 
 
 def _default_model() -> str:
@@ -19,23 +33,12 @@ def _default_model() -> str:
 
 def dream(args) -> int:
     from ..vision.image_io import save_image_atomic
-    from .pipeline_deep_dream import DreamSettings
 
     out_path = check_output_path(args.output, suffixes=SAVE_SUFFIXES, kind="image")
     frames_dir = Path(os.path.expanduser(args.frames)) if args.frames else None
     if frames_dir is not None and frames_dir.exists() and not frames_dir.is_dir():
         raise OutputPathError(f"--frames {str(frames_dir)!r} exists and is not a directory")
-    settings = dict(
-        layer=args.layer,
-        octaves=args.octaves,
-        octave_scale=args.octave_scale,
-        steps=args.steps,
-        step_size=args.step_size,
-        jitter=args.jitter,
-        grad_norm=args.grad_norm,
-        tile_size=args.tile_size,
-        max_pixels=args.max_pixels,
-    )
+    settings = settings_from_args(args, DreamSettings)
     DreamSettings().updated(**settings)  # range checks before the model and the image are loaded
     pipe = load_pipeline_for_cli("deep-dream", args.model)
     result = pipe(args.input, guide=args.guide, seed=args.seed, return_frames=bool(args.frames), **settings)
@@ -84,21 +87,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     d.add_argument(
         "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
     )
-    d.add_argument(
-        "--layer", default=None, help="layer name or preset (shallow, deep); default from the model config"
-    )
-    d.add_argument("--octaves", type=int, default=None)
-    d.add_argument("--octave-scale", type=float, default=None)
-    d.add_argument("--steps", type=int, default=None, help="ascent steps per octave")
-    d.add_argument("--step-size", type=float, default=None, help="in [0, 1] pixel units")
-    d.add_argument("--jitter", type=int, default=None)
-    d.add_argument("--grad-norm", choices=GRADIENT_NORMALISATIONS, default=None)
-    d.add_argument("--tile-size", type=int, default=None, help="tile side for large images; 0 = no tiling")
+    add_settings_arguments(d, DreamSettings, DREAM_FLAGS, choices={"grad_norm": GRADIENT_NORMALISATIONS})
     d.add_argument("--guide", default=None, help="guide image for guided dreaming")
     d.add_argument("--seed", type=int, default=None)
-    d.add_argument(
-        "--max-pixels", type=int, default=None, help="larger inputs are downscaled to this many pixels"
-    )
     d.add_argument("--frames", default=None, help="directory to write the image after each octave")
     d.set_defaults(func=dream)
 

@@ -7,8 +7,12 @@ the parsed ``args`` and return an exit code. User errors (:data:`hfmech.errors.U
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
-from collections.abc import Iterable
+import types
+import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import USER_ERRORS, ModelLoadError, OutputPathError
@@ -51,6 +55,56 @@ def check_input_path(path: str | os.PathLike, what: str = "input file") -> Path:
     return p
 
 
+def _flag_type(annotation) -> tuple[type | None, bool]:
+    """``(element type, is_list)`` of a settings field's annotation (``int``, ``float | None``, ``list[int] | str``…)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        for member in members:  # a list form wins: the flag takes one or more values
+            if typing.get_origin(member) is list:
+                return _flag_type(member)
+        return _flag_type(members[0]) if members else (None, False)
+    if origin is list:
+        (element,) = typing.get_args(annotation) or (str,)
+        return (element if element in (int, float, str) else str), True
+    if annotation in (int, float, str):
+        return annotation, False
+    return None, False  # dicts, bools and other structures are not flags
+
+
+def add_settings_arguments(
+    parser: argparse.ArgumentParser,
+    settings_class: type,
+    helps: Mapping[str, str],
+    choices: Mapping[str, Iterable[str]] | None = None,
+) -> None:
+    """One ``--flag`` per field of a pipeline's settings dataclass named in ``helps`` (``tv_weight`` →
+    ``--tv-weight``), typed from the field's annotation, default ``None`` (= the model config's default), with the
+    help text given and the allowed values from ``choices``. The field stays the one place the setting is spelled;
+    :func:`settings_from_args` reads the flags back."""
+    hints = typing.get_type_hints(settings_class)
+    names = {f.name for f in dataclasses.fields(settings_class)}
+    for name, help_text in helps.items():
+        if name not in names:
+            raise KeyError(f"{settings_class.__name__} has no setting {name!r}")
+        element, is_list = _flag_type(hints[name])
+        if element is None:
+            raise TypeError(f"{settings_class.__name__}.{name} ({hints[name]}) cannot be a command-line flag")
+        kwargs = {"type": element, "default": None, "help": help_text, "dest": name}
+        if is_list:
+            kwargs["nargs"] = "+"
+        if choices and name in choices:
+            kwargs["choices"] = tuple(choices[name])
+        parser.add_argument("--" + name.replace("_", "-"), **kwargs)
+
+
+def settings_from_args(args: argparse.Namespace, settings_class: type) -> dict:
+    """The settings given on the command line: ``{field: value}`` for every field of ``settings_class`` that has a
+    flag and a value (``None`` = not given, the model's default applies)."""
+    names = [f.name for f in dataclasses.fields(settings_class)]
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
 def load_pipeline_for_cli(task: str, model: str):
     """:func:`hfmech.hub.load_pipeline`, with every loading failure turned into a :class:`ModelLoadError`."""
     from .loading import load_pipeline
@@ -67,4 +121,11 @@ def load_pipeline_for_cli(task: str, model: str):
         raise ModelLoadError(f"cannot load model {model!r}: {' '.join(str(e).split())}") from e
 
 
-__all__ = ["PLOT_SUFFIXES", "check_input_path", "check_output_path", "load_pipeline_for_cli"]
+__all__ = [
+    "PLOT_SUFFIXES",
+    "add_settings_arguments",
+    "check_input_path",
+    "check_output_path",
+    "load_pipeline_for_cli",
+    "settings_from_args",
+]

@@ -4,11 +4,42 @@ from __future__ import annotations
 
 import argparse
 
-from ..hub.cli import check_input_path, check_output_path, load_pipeline_for_cli
+from ..hub.cli import (
+    add_settings_arguments,
+    check_input_path,
+    check_output_path,
+    load_pipeline_for_cli,
+    settings_from_args,
+)
 from ..vision.image_io import SAVE_SUFFIXES
 from . import MECHANISM
 from .audio import WRITE_FORMATS
-from .pipeline_style_transfer import INITS, KEEP_COLORS, OPTIMIZERS, PRECISIONS
+from .pipeline_audio_style_transfer import AudioStyleSettings
+from .pipeline_style_transfer import INITS, KEEP_COLORS, OPTIMIZERS, PRECISIONS, StyleSettings
+
+#: The settings ``hfmech style`` exposes as plain flags (fields of :class:`StyleSettings`; default: the model's).
+STYLE_FLAGS = {
+    "size": "output's longer side in px",
+    "scales": "coarse-to-fine sizes (default: auto)",
+    "optimizer": "optimiser (L-BFGS as Gatys et al., or Adam)",
+    "learning_rate": "optimiser step size (default: the optimiser's)",
+    "init": "start from the content, noise or the style",
+    "content_weight": "alpha, the content loss weight",
+    "style_weight": "beta, the style loss weight",
+    "tv_weight": "total-variation weight",
+    "style_scale": "style size relative to the content's",
+    "precision": "dtype of every evaluation (auto: bfloat16 on CPUs with AMX for VGG backbones, else float32)",
+    "pyramid_levels": "L-BFGS on a Laplacian pyramid with N coarser levels (default 3; 0 = plain pixels)",
+    "lbfgs_history": "L-BFGS correction pairs kept (neural-style's -lbfgs_num_correction; default 100)",
+}
+
+#: The settings ``hfmech style-audio`` exposes (fields of :class:`AudioStyleSettings`).
+AUDIO_STYLE_FLAGS = {
+    "steps": "L-BFGS iterations (default from the model: 300)",
+    "content_weight": "alpha (default 1e-2)",
+    "n_filters": "random filters (4096; fewer = faster)",
+    "griffin_lim_iters": "phase reconstruction rounds (500)",
+}
 
 
 def _default_model(task: str) -> str:
@@ -18,28 +49,13 @@ def _default_model(task: str) -> str:
 def style(args) -> int:
     """Gatys et al. image style transfer; ``--backbone`` is a zoo name, local folder or Hub id."""
     from ..vision.image_io import save_image_atomic
-    from .pipeline_style_transfer import StyleSettings, StyleTransferPipeline
+    from .pipeline_style_transfer import StyleTransferPipeline
 
     out_path = check_output_path(args.output, suffixes=SAVE_SUFFIXES, kind="image")
     steps = (
         args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
     )  # one count, or one per scale
-    settings = dict(
-        size=args.size,
-        steps=steps,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        init=args.init,
-        content_weight=args.content_weight,
-        style_weight=args.style_weight,
-        tv_weight=args.tv_weight,
-        style_scale=args.style_scale,
-        keep_colors=args.keep_colors,
-        scales=args.scales,
-        precision=args.precision,
-        pyramid_levels=args.pyramid_levels,
-        lbfgs_history=args.lbfgs_history,
-    )
+    settings = {**settings_from_args(args, StyleSettings), "steps": steps}
     # range checks before the model and the images are loaded (a per-scale steps list is checked against the
     # number of scales by the pipeline, which knows the model's default size)
     StyleSettings().updated(**dict(settings, steps=steps[0] if isinstance(steps, list) else steps))
@@ -59,7 +75,6 @@ def style(args) -> int:
 def style_audio(args) -> int:
     """Ulyanov & Lebedev audio style transfer; ``--seconds`` keeps the first S seconds of each input."""
     from .audio import AudioNotFoundError, save_audio_atomic
-    from .pipeline_audio_style_transfer import AudioStyleSettings
 
     out = check_output_path(args.output, suffixes=WRITE_FORMATS, kind="audio")
     for path in (args.content, args.style):
@@ -67,14 +82,9 @@ def style_audio(args) -> int:
             check_input_path(path, "audio file")
         except FileNotFoundError as e:
             raise AudioNotFoundError(str(e)) from None
-    settings = dict(
-        steps=args.steps,
-        content_weight=args.content_weight,
-        n_filters=args.n_filters,
-        griffin_lim_iters=args.griffin_lim_iters,
-        max_seconds=args.seconds,
-        on_too_long="truncate" if args.seconds is not None else None,
-    )
+    settings = settings_from_args(args, AudioStyleSettings)
+    if args.seconds is not None:
+        settings.update(max_seconds=args.seconds, on_too_long="truncate")
     AudioStyleSettings().updated(**settings)  # range checks before the model and the audio are loaded
     pipe = load_pipeline_for_cli("audio-style-transfer", args.model)
     result = pipe(args.content, style=args.style, seed=args.seed, **settings)
@@ -102,9 +112,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=_default_model("style-transfer"),
         help="vgg16-hed-trunk | random-multiscale | random-vgg, a local folder or a Hub id (default: %(default)s)",
     )
-    st.add_argument("--size", type=int, default=None, help="output's longer side in px")
-    st.add_argument(
-        "--scales", type=int, nargs="+", default=None, help="coarse-to-fine sizes (default: auto)"
+    add_settings_arguments(
+        st,
+        StyleSettings,
+        STYLE_FLAGS,
+        choices={"optimizer": OPTIMIZERS, "init": INITS, "precision": PRECISIONS},
     )
     st.add_argument(
         "--steps",
@@ -113,13 +125,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="optimiser steps per scale: one count for every scale, or one per scale (coarse to fine)",
     )
-    st.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
-    st.add_argument("--learning-rate", type=float, default=None)
-    st.add_argument("--init", choices=INITS, default=None)
-    st.add_argument("--content-weight", type=float, default=None)
-    st.add_argument("--style-weight", type=float, default=None)
-    st.add_argument("--tv-weight", type=float, default=None)
-    st.add_argument("--style-scale", type=float, default=None, help="style size relative to the content's")
     st.add_argument(
         "--keep-colors",
         nargs="?",
@@ -127,24 +132,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         choices=KEEP_COLORS,
         default=None,
         help="keep the content's colours: luminance-only transfer (default) or histogram matching",
-    )
-    st.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=None,
-        help="dtype of every evaluation (auto: bfloat16 on CPUs with AMX for VGG backbones, else float32)",
-    )
-    st.add_argument(
-        "--pyramid-levels",
-        type=int,
-        default=None,
-        help="L-BFGS on a Laplacian pyramid with N coarser levels (default 3; 0 = plain pixels)",
-    )
-    st.add_argument(
-        "--lbfgs-history",
-        type=int,
-        default=None,
-        help="L-BFGS correction pairs kept (neural-style's -lbfgs_num_correction; default 100)",
     )
     st.add_argument("--seed", type=int, default=None)
     st.set_defaults(func=style)
@@ -158,10 +145,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=_default_model("audio-style-transfer"),
         help="zoo name, local folder or Hub id (default: %(default)s)",
     )
-    sa.add_argument("--steps", type=int, default=None, help="L-BFGS iterations (default from the model: 300)")
+    add_settings_arguments(sa, AudioStyleSettings, AUDIO_STYLE_FLAGS)
     sa.add_argument("--seconds", type=float, default=None, help="use the first S seconds of each input")
     sa.add_argument("--seed", type=int, default=None)
-    sa.add_argument("--content-weight", type=float, default=None, help="alpha (default 1e-2)")
-    sa.add_argument("--n-filters", type=int, default=None, help="random filters (4096; fewer = faster)")
-    sa.add_argument("--griffin-lim-iters", type=int, default=None, help="phase reconstruction rounds (500)")
     sa.set_defaults(func=style_audio)

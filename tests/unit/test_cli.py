@@ -395,3 +395,20 @@ def test_help_lists_every_subcommand(capsys):
     help_text = capsys.readouterr().out
     for command in ("zoo", "dream", "visualize", "serve"):
         assert command in help_text
+
+
+def test_settings_flags_come_from_the_settings_dataclasses():
+    """Each settings flag is typed and named from its dataclass field, and reads back as that field."""
+    from hfmech.cli import build_parser
+    from hfmech.dream.pipeline_deep_dream import DreamSettings
+    from hfmech.hub.cli import settings_from_args
+    from hfmech.style.pipeline_style_transfer import StyleSettings
+
+    args = build_parser().parse_args(
+        ["dream", "in.png", "-o", "o.png", "--octave-scale", "1.5", "--tile-size", "0", "--grad-norm", "std"]
+    )
+    assert settings_from_args(args, DreamSettings) == {"octave_scale": 1.5, "tile_size": 0, "grad_norm": "std"}
+    args = build_parser().parse_args(["style", "c.png", "s.png", "-o", "o.png", "--scales", "64", "128"])
+    assert settings_from_args(args, StyleSettings) == {"scales": [64, 128]}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["dream", "in.png", "-o", "o.png", "--grad-norm", "l7"])
