@@ -48,7 +48,9 @@ class PipelineArgumentError(HfmechError, TypeError):
 def check_callback(callback, name: str = "callback_on_step_end"):
     """``None`` or a callable, else :class:`PipelineArgumentError`."""
     if callback is not None and not callable(callback):
-        raise PipelineArgumentError(f"{name} must be callable(pipeline, step, total, state), got {callback!r}")
+        raise PipelineArgumentError(
+            f"{name} must be callable(pipeline, step, total, state), got {callback!r}"
+        )
     return callback
 
 

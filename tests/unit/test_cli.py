@@ -407,7 +407,11 @@ def test_settings_flags_come_from_the_settings_dataclasses():
     args = build_parser().parse_args(
         ["dream", "in.png", "-o", "o.png", "--octave-scale", "1.5", "--tile-size", "0", "--grad-norm", "std"]
     )
-    assert settings_from_args(args, DreamSettings) == {"octave_scale": 1.5, "tile_size": 0, "grad_norm": "std"}
+    assert settings_from_args(args, DreamSettings) == {
+        "octave_scale": 1.5,
+        "tile_size": 0,
+        "grad_norm": "std",
+    }
     args = build_parser().parse_args(["style", "c.png", "s.png", "-o", "o.png", "--scales", "64", "128"])
     assert settings_from_args(args, StyleSettings) == {"scales": [64, 128]}
     with pytest.raises(SystemExit):

@@ -81,7 +81,9 @@ def test_space_folder_is_complete_and_builds_from_the_mechanism(mechanism):
     for name in ("app.py", "README.md", "requirements.txt"):
         assert (folder / name).is_file(), f"spaces/{mechanism.space}/{name} is missing"
     app = (folder / "app.py").read_text(encoding="utf-8")
-    assert f"hfmech.{mechanism.package}.space" in app, "the Space must be built by the mechanism's space module"
+    assert f"hfmech.{mechanism.package}.space" in app, (
+        "the Space must be built by the mechanism's space module"
+    )
     assert (folder / "README.md").read_text(encoding="utf-8").startswith("---\n"), "Space YAML header"
     space = importlib.import_module(f"{mechanism.module}.space")
     assert "build_demo" in vars(space)
