@@ -237,20 +237,21 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             init=init,
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
-        if overrides:
-            self.settings.updated(**overrides)  # range checks before any audio is read
+        # resolved and validated once per call, before any audio is read; every stage gets the same object
+        base = getattr(self, "settings", None) or AudioStyleSettings.from_config(self.model.config)
+        settings = base.updated(**overrides)
         seed = check_seed(seed)
         self.check_kernel_size(overrides.get("n_filters"))
-        preprocess = {"overrides": overrides}
+        preprocess = {"settings": settings}
         if style is not None:
             preprocess["style"] = style
         forward = {
-            "overrides": overrides,
+            "settings": settings,
             "seed": seed,
             "progress": progress,
             "callback_on_step_end": check_callback(callback_on_step_end),
         }
-        postprocess = {"overrides": overrides}
+        postprocess = {"settings": settings}
         if return_spectrograms is not None:
             postprocess["return_spectrograms"] = bool(return_spectrograms)
         return preprocess, forward, postprocess
@@ -267,10 +268,10 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             )
 
     # ------------------------------------------------------------------------------------------------------------
-    def preprocess(self, content, style=None, overrides=None):
+    def preprocess(self, content, style=None, settings: AudioStyleSettings | None = None):
         if style is None:
             raise AudioStyleParameterError("pass the style audio: pipe(content, style=...)")
-        s = self.settings.updated(**(overrides or {}))
+        s = settings or self.settings
         c = self.model.config
         common = dict(max_seconds=s.max_seconds, min_samples=c.min_samples, on_too_long=s.on_too_long)
         content_audio = load_audio(content, c.sampling_rate, **common)
@@ -281,8 +282,8 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             "length": len(content_audio.array),
         }
 
-    def _forward(self, model_inputs, overrides=None, seed=None, progress=None, callback_on_step_end=None):
-        s = self.settings.updated(**(overrides or {}))
+    def _forward(self, model_inputs, settings=None, seed=None, progress=None, callback_on_step_end=None):
+        s = settings or self.settings
         self.interrupt = False
         generator = torch.Generator().manual_seed(
             int(seed) if seed is not None else int(torch.seed() % 2**63)
@@ -364,8 +365,8 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
             "interrupted": interrupted,
         }
 
-    def postprocess(self, model_outputs, overrides=None, return_spectrograms: bool = False):
-        s = self.settings.updated(**(overrides or {}))
+    def postprocess(self, model_outputs, settings=None, return_spectrograms: bool = False):
+        s = settings or self.settings
         c = self.model.config
         magnitude = magnitude_from_log(model_outputs["spectrogram"][0])
         waveform = griffin_lim(
