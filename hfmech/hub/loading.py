@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from ..errors import HfmechError, ModelLoadError, WeightsError
+from .registry import ALREADY_VERIFIED
 from .weights import verify_folder
 
 #: What a Hub snapshot downloads: configs, safetensors and text files. Never pickles (``*.bin``, ``*.pt``…).
@@ -88,10 +89,14 @@ def load_verified_model(folder: str | os.PathLike, task: str | None = None, *, n
     except ModelLoadError as e:  # same type, the model named first
         raise type(e)(f"cannot load model {label}: {e}") from None
     try:
-        with _quiet_transformers():
-            loaded = verified.model_class.from_pretrained(
-                str(folder), config=verified.config, output_loading_info=True, use_safetensors=True
-            )
+        token = ALREADY_VERIFIED.set(True)  # verified above: the classes' own check need not run again
+        try:
+            with _quiet_transformers():
+                loaded = verified.model_class.from_pretrained(
+                    str(folder), config=verified.config, output_loading_info=True, use_safetensors=True
+                )
+        finally:
+            ALREADY_VERIFIED.reset(token)
     except HfmechError:
         raise
     except Exception as e:  # noqa: BLE001 — SafetensorError, RuntimeError (size mismatch), OSError, ValueError…

@@ -6,12 +6,41 @@ configs to our classes and ``transformers.pipeline(task, model=...)`` knows our 
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import os
 from collections.abc import Iterable
 
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
 REGISTERED_TASKS: dict[str, type] = {}
+
+#: set while a folder that :func:`hfmech.hub.weights.verify_folder` already checked is being loaded
+ALREADY_VERIFIED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "hfmech_already_verified", default=False
+)
+
+
+def _verify_local_folders(model_class: type[PreTrainedModel]) -> None:
+    """Make ``model_class.from_pretrained(folder)`` verify a local folder's config and safetensors headers first
+    (:func:`hfmech.hub.weights.verify_folder`): a direct load is checked like a pipeline's, so a tampered file
+    is a :class:`~hfmech.errors.WeightsError`, never a silently re-initialised tensor."""
+    if "_hfmech_verified_loader" in vars(model_class):
+        return
+    original = model_class.from_pretrained.__func__
+
+    @functools.wraps(original)
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        path = pretrained_model_name_or_path
+        if isinstance(path, str | os.PathLike) and os.path.isdir(path) and not ALREADY_VERIFIED.get():
+            from .weights import verify_folder
+
+            verify_folder(path, model_class=cls)
+        return original(cls, path, *args, **kwargs)
+
+    model_class.from_pretrained = classmethod(from_pretrained)
+    model_class._hfmech_verified_loader = True
 
 
 def register_model(
@@ -21,6 +50,7 @@ def register_model(
 ) -> None:
     """Register ``config_class`` (its ``model_type``) with AutoConfig and ``model_class`` with each auto class."""
     AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+    _verify_local_folders(model_class)
     for auto_class in auto_classes:
         auto_class.register(config_class, model_class, exist_ok=True)
 

@@ -553,17 +553,21 @@ class VerifiedModel:
     model_class: type
 
 
-def verify_folder(folder: str | os.PathLike, task: str | None = None) -> VerifiedModel:
+def verify_folder(
+    folder: str | os.PathLike, task: str | None = None, model_class: type | None = None
+) -> VerifiedModel:
     """Check ``folder`` (config limits, then every safetensors header against the meta model) before loading.
 
-    Raises :class:`ModelConfigError` or :class:`WeightsError` (both :class:`~hfmech.errors.ModelLoadError`).
+    The expected tensors are those of ``model_class`` when given (a direct ``Model.from_pretrained``), else of the
+    class ``pipeline(task, model=folder)`` would build. Raises :class:`ModelConfigError` or :class:`WeightsError`
+    (both :class:`~hfmech.errors.ModelLoadError`).
     """
     folder = Path(folder)
     data = read_config(folder)
     check_config_limits(data, str(folder / "config.json"))
     headers = weight_files(folder)  # a pickle-only or weightless folder fails before the config is built
     config = build_config(folder, data)
-    model_class = model_class_for(task, config)
+    model_class = model_class or model_class_for(task, config)
     expected = expected_tensors(model_class, config)
     total = sum(_nbytes(shape, dtype) for shape, dtype in expected.tensors.values())
     if total > MAX_MODEL_BYTES:
