@@ -7,7 +7,14 @@ import os
 from pathlib import Path
 
 from ..errors import USER_ERRORS, OutputPathError
-from ..hub.cli import add_settings_arguments, check_output_path, load_pipeline_for_cli, settings_from_args
+from ..hub.cli import (
+    add_seed_argument,
+    add_settings_arguments,
+    check_output_path,
+    load_pipeline_for_cli,
+    seed_from_args,
+    settings_from_args,
+)
 from ..vision.image_io import SAVE_SUFFIXES
 from . import MECHANISM
 from .gradients import GRADIENT_NORMALISATIONS
@@ -32,6 +39,7 @@ def _default_model() -> str:
 
 
 def dream(args) -> int:
+    seed = seed_from_args(args)
     from ..vision.image_io import save_image_atomic
 
     out_path = check_output_path(args.output, suffixes=SAVE_SUFFIXES, kind="image")
@@ -41,7 +49,7 @@ def dream(args) -> int:
     settings = settings_from_args(args, DreamSettings)
     DreamSettings().updated(**settings)  # range checks before the model and the image are loaded
     pipe = load_pipeline_for_cli("deep-dream", args.model)
-    result = pipe(args.input, guide=args.guide, seed=args.seed, return_frames=bool(args.frames), **settings)
+    result = pipe(args.input, guide=args.guide, seed=seed, return_frames=bool(args.frames), **settings)
     save_image_atomic(result["image"], out_path)
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +63,7 @@ def dream(args) -> int:
 
 
 def visualize(args) -> int:
+    seed = seed_from_args(args)
     from ..vision.image_io import save_image_atomic
     from . import objectives
     from .pipeline_deep_dream import DreamParameterError
@@ -69,7 +78,7 @@ def visualize(args) -> int:
     else:
         objective = objectives.layer(layer)
     try:
-        result = pipe.visualize(objective, size=args.size, steps=args.steps, seed=args.seed)
+        result = pipe.visualize(objective, size=args.size, steps=args.steps, seed=seed)
     except USER_ERRORS:
         raise
     except ValueError as e:
@@ -89,7 +98,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_settings_arguments(d, DreamSettings, DREAM_FLAGS, choices={"grad_norm": GRADIENT_NORMALISATIONS})
     d.add_argument("--guide", default=None, help="guide image for guided dreaming")
-    d.add_argument("--seed", type=int, default=None)
+    add_seed_argument(d, default=None)
     d.add_argument("--frames", default=None, help="directory to write the image after each octave")
     d.set_defaults(func=dream)
 
@@ -103,5 +112,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--logit", type=int, default=None, help="maximise an ImageNet class logit instead")
     v.add_argument("--size", type=int, default=224)
     v.add_argument("--steps", type=int, default=256)
-    v.add_argument("--seed", type=int, default=None)
+    add_seed_argument(v, default=None)
     v.set_defaults(func=visualize)

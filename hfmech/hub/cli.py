@@ -15,7 +15,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ..errors import USER_ERRORS, ModelLoadError, OutputPathError
+from ..errors import MAX_SEED, USER_ERRORS, ModelLoadError, OutputPathError, check_seed
 
 #: What matplotlib figures (``--plot``) may be written as.
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -105,6 +105,17 @@ def settings_from_args(args: argparse.Namespace, settings_class: type) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
+def add_seed_argument(parser: argparse.ArgumentParser, default: int | None = None) -> None:
+    """``--seed``, read as text so that a bad value is hfmech's one-line :class:`~hfmech.errors.SeedError`
+    (:func:`seed_from_args`), not argparse's usage message."""
+    parser.add_argument("--seed", default=default, help=f"random seed, 0..{MAX_SEED} (default: %(default)s)")
+
+
+def seed_from_args(args: argparse.Namespace) -> int | None:
+    """``args.seed`` validated (:func:`hfmech.errors.check_seed`): call it before loading anything."""
+    return check_seed(args.seed, name="--seed")
+
+
 def load_pipeline_for_cli(task: str, model: str):
     """:func:`hfmech.hub.load_pipeline`, with every loading failure turned into a :class:`ModelLoadError`."""
     from .loading import load_pipeline
@@ -123,9 +134,11 @@ def load_pipeline_for_cli(task: str, model: str):
 
 __all__ = [
     "PLOT_SUFFIXES",
+    "add_seed_argument",
     "add_settings_arguments",
     "check_input_path",
     "check_output_path",
     "load_pipeline_for_cli",
+    "seed_from_args",
     "settings_from_args",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..hub.cli import check_output_path, load_pipeline_for_cli
+from ..hub.cli import add_seed_argument, check_output_path, load_pipeline_for_cli, seed_from_args
 from ..vision.image_io import SAVE_SUFFIXES
 from . import MECHANISM
 from .drawing import LAYOUTS
@@ -12,6 +12,7 @@ from .optimizers import OPTIMIZERS
 
 
 def perceive(args) -> int:
+    seed = seed_from_args(args)
     from ..hub.files import write_text_atomic
     from ..vision.image_io import save_image_atomic
     from .targets import resolve_class
@@ -30,7 +31,7 @@ def perceive(args) -> int:
         init_layout=args.init_layout,
     )
     pipe = load_pipeline_for_cli("perception-engine", args.model)
-    result = pipe(args.target, seed=args.seed, **{k: v for k, v in kwargs.items() if v is not None})
+    result = pipe(args.target, seed=seed, **{k: v for k, v in kwargs.items() if v is not None})
     save_image_atomic(result["image"], out_path)
     if svg_path is not None:
         write_text_atomic(svg_path, result["svg"])
@@ -76,6 +77,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="starting candidates: random strokes, a ring with spokes, or half each (default: mixed)",
     )
-    pe.add_argument("--seed", type=int, default=None)
+    add_seed_argument(pe, default=None)
     pe.add_argument("--svg", default=None, help="also write the drawing as SVG")
     pe.set_defaults(func=perceive)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..hub.cli import load_pipeline_for_cli
+from ..hub.cli import add_seed_argument, load_pipeline_for_cli, seed_from_args
 from . import MECHANISM
 
 
@@ -45,6 +45,7 @@ def parse_clamp_arg(items: list[str] | None):
 
 
 def sentiment_generate(args) -> int:
+    seed = seed_from_args(args)
     clamp = parse_clamp_arg(args.clamp)
     pipe = load_pipeline_for_cli("sentiment-neuron", args.model)
     out = pipe.generate(
@@ -52,7 +53,7 @@ def sentiment_generate(args) -> int:
         clamp=clamp,
         max_bytes=args.max_bytes,
         temperature=args.temperature,
-        seed=args.seed,
+        seed=seed,
         clamp_on=args.clamp_on,
     )
     print(out["prompt"] + out["text"])
@@ -87,7 +88,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     sg.add_argument("--max-bytes", type=int, default=200)
     sg.add_argument("--temperature", type=float, default=1.0)
-    sg.add_argument("--seed", type=int, default=0)
+    add_seed_argument(sg, default=0)
     sg.set_defaults(func=sentiment_generate)
 
     stn = sub.add_parser(

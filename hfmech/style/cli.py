@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 
 from ..hub.cli import (
+    add_seed_argument,
     add_settings_arguments,
     check_input_path,
     check_output_path,
     load_pipeline_for_cli,
+    seed_from_args,
     settings_from_args,
 )
 from ..vision.image_io import SAVE_SUFFIXES
@@ -48,6 +50,7 @@ def _default_model(task: str) -> str:
 
 def style(args) -> int:
     """Gatys et al. image style transfer; ``--backbone`` is a zoo name, local folder or Hub id."""
+    seed = seed_from_args(args)
     from ..vision.image_io import save_image_atomic
     from .pipeline_style_transfer import StyleTransferPipeline
 
@@ -61,7 +64,7 @@ def style(args) -> int:
     StyleSettings().updated(**dict(settings, steps=steps[0] if isinstance(steps, list) else steps))
     StyleTransferPipeline.blend_weights(args.style, args.weights)
     pipe = load_pipeline_for_cli("style-transfer", args.backbone)
-    result = pipe(args.content, style=args.style, style_weights=args.weights, seed=args.seed, **settings)
+    result = pipe(args.content, style=args.style, style_weights=args.weights, seed=seed, **settings)
     save_image_atomic(result["image"], out_path)
     history = result["loss_history"]
     first, last = (history[0], history[-1]) if history else (float("nan"), float("nan"))
@@ -74,6 +77,7 @@ def style(args) -> int:
 
 def style_audio(args) -> int:
     """Ulyanov & Lebedev audio style transfer; ``--seconds`` keeps the first S seconds of each input."""
+    seed = seed_from_args(args)
     from .audio import AudioNotFoundError, save_audio_atomic
 
     out = check_output_path(args.output, suffixes=WRITE_FORMATS, kind="audio")
@@ -87,7 +91,7 @@ def style_audio(args) -> int:
         settings.update(max_seconds=args.seconds, on_too_long="truncate")
     AudioStyleSettings().updated(**settings)  # range checks before the model and the audio are loaded
     pipe = load_pipeline_for_cli("audio-style-transfer", args.model)
-    result = pipe(args.content, style=args.style, seed=args.seed, **settings)
+    result = pipe(args.content, style=args.style, seed=seed, **settings)
     save_audio_atomic(result["audio"], result["sampling_rate"], out)
     print(
         f"{out}  {len(result.audio) / result.sampling_rate:.2f} s at {result.sampling_rate} Hz; "
@@ -133,7 +137,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="keep the content's colours: luminance-only transfer (default) or histogram matching",
     )
-    st.add_argument("--seed", type=int, default=None)
+    add_seed_argument(st, default=None)
     st.set_defaults(func=style)
 
     sa = sub.add_parser("style-audio", help="audio style transfer, one random conv (Ulyanov & Lebedev 2016)")
@@ -147,5 +151,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_settings_arguments(sa, AudioStyleSettings, AUDIO_STYLE_FLAGS)
     sa.add_argument("--seconds", type=float, default=None, help="use the first S seconds of each input")
-    sa.add_argument("--seed", type=int, default=None)
+    add_seed_argument(sa, default=None)
     sa.set_defaults(func=style_audio)
