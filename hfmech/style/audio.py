@@ -38,12 +38,10 @@ Griffin & Lim (1984): start from random phases, alternate ``x = ISTFT(|S| e^{iφ
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +50,7 @@ import numpy as np
 import torch
 
 from ..errors import HfmechError
+from ..hub.files import atomic_path
 
 DEFAULT_SAMPLING_RATE = 22050
 DEFAULT_N_FFT = 2048
@@ -355,32 +354,15 @@ def save_audio_atomic(
         raise FileNotFoundError(f"cannot write {str(path)!r}: the directory {str(parent)!r} does not exist")
     if path.is_dir():
         raise IsADirectoryError(f"cannot write {str(path)!r}: it is a directory")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _soundfile().write(
-                fh,
-                np.asarray(array, dtype=np.float32),
-                int(sampling_rate),
-                format=fmt,
-                subtype=subtype or default_subtype,
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        _soundfile().write(
+            fh,
+            np.asarray(array, dtype=np.float32),
+            int(sampling_rate),
+            format=fmt,
+            subtype=subtype or default_subtype,
+        )
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # ------------------------------------------------------------------------------------------ STFT and Griffin-Lim

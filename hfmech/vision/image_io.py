@@ -79,7 +79,6 @@ import numbers
 import os
 import re
 import stat
-import tempfile
 import urllib.parse
 import urllib.request
 import warnings
@@ -91,6 +90,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..errors import HfmechError
+from ..hub.files import atomic_path
 
 if TYPE_CHECKING:
     import torch
@@ -958,10 +958,8 @@ def save_image_atomic(
     alpha composited on white; 16-bit/float modes are scaled as in :func:`load_image`.
     ``save_kwargs`` go to ``PIL.Image.Image.save`` (e.g. ``quality=95``).
 
-    The data is written to a temporary file in the destination directory, flushed and fsync-ed,
-    then moved over ``path`` with ``os.replace``. On any failure the temporary file is removed and
-    a file already at ``path`` is left untouched. An overwritten file keeps its permission bits; a
-    new one gets the usual ``0o666 & ~umask``.
+    Written through :func:`hfmech.hub.files.atomic_path` (temporary sibling, fsync, permission bits kept,
+    ``os.replace``, directory fsync): on any failure a file already at ``path`` is left untouched.
 
     Raises:
         TypeError: ``image`` is not a PIL image.
@@ -985,25 +983,8 @@ def save_image_atomic(
         raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a directory; pass a file path.")
 
     out = _prepare_for_save(image, fmt)
-    try:
-        mode_bits = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode_bits = 0o666 & ~_umask()
-
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            out.save(fh, format=fmt, **save_kwargs)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp_name, mode_bits)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(parent)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        out.save(fh, format=fmt, **save_kwargs)
     return path
 
 
@@ -1030,27 +1011,6 @@ def _prepare_for_save(image: Image.Image, fmt: str) -> Image.Image:
         src = image.convert("LA") if image.mode == "La" else image
         return src.convert("RGBA")
     return _to_rgb(image, "<image to save>")
-
-
-def _umask() -> int:
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    current = os.umask(0o022)  # no /proc: read it the classic (racy) way
-    os.umask(current)
-    return current
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def normalize_pixels(pixels, config, size: int | None = None):
