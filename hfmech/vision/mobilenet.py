@@ -57,6 +57,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import ImageClassifierOutputWithNoAttention
 
 from hfmech.hub import register_model, zoo
+from hfmech.hub.files import atomic_path
 
 from .efficientnet_lite import CheckpointConversionError, tf_same_padding
 from .image_io import normalize_pixels
@@ -632,7 +633,7 @@ CORAL_MODELS: dict[str, tuple[str, str]] = {
 def coral_file(filename: str, directory: str | os.PathLike | None = None) -> Path:
     """Local path of a Coral model file: from ``directory`` / ``$HFMECH_CORAL_DIR`` or downloaded once (cached).
 
-    Downloads go to ``<HFMECH_CACHE>/downloads/coral/`` through a temp file and ``os.replace``; the sha256 is checked
+    Downloads go to ``<HFMECH_CACHE>/downloads/coral/`` through :func:`hfmech.hub.files.atomic_path`; the sha256 is checked
     against :data:`CORAL_FILES`. Raises :class:`~hfmech.hub.zoo.ZooError` when the file cannot be had.
     """
     directory = directory or os.environ.get(CORAL_DIR_ENV)
@@ -646,18 +647,18 @@ def coral_file(filename: str, directory: str | os.PathLike | None = None) -> Pat
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             url = CORAL_URL.format(filename=filename)
-            tmp = path.with_name(f".{filename}.{os.getpid()}.part")
             try:
-                with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
+                with (
+                    atomic_path(path) as tmp,
+                    urllib.request.urlopen(url, timeout=60) as response,
+                    open(tmp, "wb") as out,
+                ):
                     while chunk := response.read(1 << 20):
                         out.write(chunk)
-                os.replace(tmp, path)
             except OSError as err:
                 raise zoo.ZooError(
                     f"could not download {url}: {err}. Set {CORAL_DIR_ENV} to a directory holding {filename}"
                 ) from err
-            finally:
-                tmp.unlink(missing_ok=True)
     if expected is not None and zoo.sha256_file(path) != expected:
         raise zoo.ZooError(f"{path}: sha256 differs from google-coral/test_data's {filename}")
     return path
