@@ -233,6 +233,34 @@ def attribute_vectors(
     return torch.stack(vecs), info
 
 
+def heldout_examples(corpus: Path, data_info: dict, count: int = 12, bars: int = 4) -> list[dict]:
+    """The first ``bars`` bars (from the first bar with a note) of ``count`` held-out tunes, for the Space."""
+    from .data import STEPS_PER_BAR, notes_to_events
+    from .dataset import load_corpus
+
+    notes, tunes, _ = load_corpus(corpus)
+    out, seen = [], set()
+    for i in data_info["heldout_tune_ids"]:
+        events = notes_to_events(notes[i])
+        onsets = np.flatnonzero(events >= 0)
+        if not len(onsets):
+            continue
+        start = (onsets[0] // STEPS_PER_BAR) * STEPS_PER_BAR
+        window = events[start : start + bars * STEPS_PER_BAR]
+        title = tunes[i]["title"].strip() or f"tune {i}"
+        if (
+            len(window) < bars * STEPS_PER_BAR
+            or title in seen
+            or np.any((window >= 0) & ((window < 21) | (window > 108)))
+        ):
+            continue
+        seen.add(title)
+        out.append({"title": title, "source": tunes[i]["file"], "events": window.tolist()})
+        if len(out) == count:
+            break
+    return out
+
+
 def export(args) -> int:
     torch.set_num_threads(args.threads)
     from safetensors.torch import load_file
@@ -267,6 +295,8 @@ def export(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     model.half().save_pretrained(out)  # fp16 on disk; the zoo builder casts back to float32
     (out / "training.json").write_text(json.dumps(training, indent=1) + "\n")
+    if args.corpus and Path(args.corpus).is_dir():
+        (out / "examples.json").write_text(json.dumps(heldout_examples(Path(args.corpus), data_info)) + "\n")
     (out / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in state.get("log", [])))
     print(json.dumps(held, indent=1))
     return 0
@@ -304,6 +334,7 @@ def main(argv=None) -> int:
     e.add_argument("--windows", default=".cache/melody/windows.npz")
     e.add_argument("--out", required=True)
     e.add_argument("--attribute-windows", type=int, default=20000)
+    e.add_argument("--corpus", default=".cache/melody/corpus", help="for examples.json (held-out tunes)")
     e.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     return {"data": data, "fit": fit, "export": export}[args.command](args)
