@@ -1,9 +1,22 @@
-"""What every mechanism's Space shares: launch settings (upload limit), user errors as ``gr.Error``, and a
-readable message for an image upload Gradio could not decode. Knows no mechanism; no Space borrows from another."""
+"""What every mechanism's Space shares: launch and queue settings (upload limit, bounded queue, one run per event at a
+time), user errors as ``gr.Error``, a readable message for an undecodable upload, the streaming runner (a pipeline in
+a worker thread, its ``callback_on_step_end`` states pushed through a queue, the request time limit and the Stop
+button both ending the run through ``pipeline.interrupt``), download files with sensible names, and the shipped
+example images. Knows no mechanism; no Space borrows from another."""
 
 from __future__ import annotations
 
 import functools
+import os
+import queue
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -11,11 +24,58 @@ from .errors import USER_ERRORS
 
 #: Per-upload limit for every app hfmech launches (Spaces and ``hfmech serve``).
 MAX_UPLOAD = "20mb"
+#: Requests waiting in a Space's queue beyond the running ones; the next one is refused with "queue is full".
+QUEUE_MAX_SIZE = 16
+#: Runs of one event at a time: the Hub's free CPU tier has 2 cores and one optimisation uses both.
+CONCURRENCY_LIMIT = 1
+#: Seconds one request may run (``$HFMECH_TIME_LIMIT`` overrides); then it stops and shows its result so far.
+TIME_LIMIT_S = 120.0
+#: The shipped example images (public-domain paintings and permissively licensed photos, ATTRIBUTION.md beside them).
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 
 def launch_kwargs() -> dict:
     """Keyword arguments for ``Blocks.launch`` shared by every hfmech app."""
     return {"max_file_size": MAX_UPLOAD}
+
+
+def queue_kwargs() -> dict:
+    """Keyword arguments for ``Blocks.queue``: a bounded queue, one run per event at a time."""
+    return {"max_size": QUEUE_MAX_SIZE, "default_concurrency_limit": CONCURRENCY_LIMIT}
+
+
+def configure(demo: gr.Blocks) -> gr.Blocks:
+    """Set hfmech's queue on ``demo`` (a Space's top-level Blocks); returns it."""
+    return demo.queue(**queue_kwargs())
+
+
+def event_kwargs(api_name: str) -> dict:
+    """Keyword arguments of every long-running Space event: its API name and concurrency (one at a time per event).
+
+    They travel with the event when ``hfmech serve`` renders the Space in a tab."""
+    return {"api_name": api_name, "concurrency_limit": CONCURRENCY_LIMIT, "concurrency_id": api_name}
+
+
+def time_limit() -> float:
+    value = os.environ.get("HFMECH_TIME_LIMIT")
+    try:
+        return float(value) if value else TIME_LIMIT_S
+    except ValueError:
+        return TIME_LIMIT_S
+
+
+def examples_kwargs() -> dict:
+    """``gr.Examples`` settings: a click runs the example and its output is cached lazily (on the first click), so
+    the next visitor's click is instant; ``$HFMECH_CACHE_EXAMPLES=0`` runs every click without caching (tests)."""
+    value = os.environ.get("HFMECH_CACHE_EXAMPLES", "lazy").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return {"cache_examples": False, "run_on_click": True}
+    return {"cache_examples": True, "cache_mode": "lazy"}
+
+
+def example_path(name: str) -> str:
+    """The path of a shipped example image (``hfmech/examples/NAME``)."""
+    return str(EXAMPLES_DIR / name)
 
 
 def user_errors_as_gr_error(handler):
@@ -63,4 +123,202 @@ def readable_upload(component: gr.Image) -> gr.Image:
     return component
 
 
-__all__ = ["MAX_UPLOAD", "launch_kwargs", "readable_upload", "user_errors_as_gr_error"]
+# ------------------------------------------------------------------------------------------------ downloads
+
+
+def download_name(*parts: Any, suffix: str) -> str:
+    """``deepdream-shallow-seed0.png`` from ``("deepdream", "shallow", "seed0")``: lower case, safe characters."""
+    words = [re.sub(r"[^a-z0-9.]+", "-", str(p).lower()).strip("-.") for p in parts if p not in (None, "")]
+    return "-".join(w for w in words if w)[:120] + suffix
+
+
+def download_file(name: str, write: Callable[[Path], None]) -> str:
+    """Write a result for download as ``<fresh temp dir>/name`` with ``write(path)``; returns the path."""
+    path = Path(tempfile.mkdtemp(prefix="hfmech-download-")) / name
+    write(path)
+    return str(path)
+
+
+def save_png(image, name: str) -> str:
+    """``image`` (PIL) as a PNG for download, named ``name``."""
+    return download_file(name, lambda p: image.save(p, format="PNG"))
+
+
+# ------------------------------------------------------------------------------------------------ streaming runs
+
+# One run of a given pipeline object at a time: its ``interrupt`` flag is per object, and a cancelled run finishes
+# its step before the next run on the same pipeline starts.
+_RUN_LOCKS: dict[int, threading.Lock] = {}
+_RUN_LOCKS_GUARD = threading.Lock()
+
+
+def _run_lock(pipe) -> threading.Lock:
+    with _RUN_LOCKS_GUARD:
+        return _RUN_LOCKS.setdefault(id(pipe), threading.Lock())
+
+
+# The runs in progress of each browser session, so that its Stop button ends its own runs only.
+_ACTIVE: dict[str, set[threading.Event]] = {}
+
+
+def _session(request) -> str | None:
+    return getattr(request, "session_hash", None) if request is not None else None
+
+
+def stop_runs(request: gr.Request | None = None) -> None:
+    """End the runs of ``request``'s session at their next step (the Stop button's handler)."""
+    with _RUN_LOCKS_GUARD:
+        for flag in _ACTIVE.get(_session(request) or "", ()):
+            flag.set()
+
+
+def add_stop(button: gr.Button, *events) -> None:
+    """Make ``button`` stop ``events`` (their runs end at the next step; the result so far is kept)."""
+
+    def stop(request: gr.Request):
+        stop_runs(request)
+
+    button.click(stop, None, None, cancels=list(events), api_visibility="private", queue=False)
+
+
+@dataclass
+class Frame:
+    """One streamed update: ``step`` of ``total`` and what ``to_frame(state)`` made of the pipeline's state."""
+
+    step: int
+    total: int
+    value: Any
+
+
+@dataclass
+class Finished:
+    """The end of a run: the pipeline's output; ``stopped`` is ``"time limit"``, ``"cancelled"`` or ``None``."""
+
+    output: Any
+    stopped: str | None = None
+    seconds: float = 0.0
+    frames: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def stream_run(
+    pipe,
+    call: Callable[[Callable], Any],
+    to_frame: Callable[[dict], Any] | None = None,
+    *,
+    every: int = 1,
+    limit: float | None = None,
+    progress: gr.Progress | None = None,
+    desc: str = "optimising",
+    request: gr.Request | None = None,
+) -> Iterator[Frame | Finished]:
+    """Run ``call(callback)`` (the pipeline call, passing ``callback_on_step_end=callback``) in a worker thread.
+
+    Yields a :class:`Frame` for every ``every``-th step (and the last) with ``to_frame(state)`` made *inside* the
+    callback (the state's tensors change after it returns), then one :class:`Finished`. Only the newest frame waiting
+    is yielded, so a slow page never falls behind. The run ends early, through ``pipeline.interrupt``, when it passes
+    ``limit`` seconds (default :func:`time_limit`) or when the consumer stops iterating (Gradio's Stop button closes
+    the generator) or :func:`stop_runs` is called for ``request``'s session. User errors raised by the pipeline
+    become ``gr.Error``.
+    """
+    limit = time_limit() if limit is None else float(limit)
+    events: queue.Queue = queue.Queue()
+    cancelled = threading.Event()
+    timed_out = threading.Event()
+    start = time.monotonic()
+    every = max(1, int(every))
+
+    def callback(pipeline, step, total, state):
+        if cancelled.is_set():
+            pipeline.interrupt = True
+            return
+        if time.monotonic() - start > limit:
+            timed_out.set()
+            pipeline.interrupt = True
+        if to_frame is not None and (step % every == 0 or step >= total or pipeline.interrupt):
+            events.put(Frame(step, total, to_frame(state)))
+        elif progress is not None:
+            events.put(Frame(step, total, None))
+
+    def worker():
+        try:
+            with _run_lock(pipe):
+                if cancelled.is_set():
+                    events.put(Finished(None, "cancelled"))
+                    return
+                output = call(callback)
+            stopped = "cancelled" if cancelled.is_set() else "time limit" if timed_out.is_set() else None
+            events.put(Finished(output, stopped, time.monotonic() - start))
+        except BaseException as err:  # re-raised in the consumer's thread
+            events.put(err)
+
+    session = _session(request)
+    if session:
+        with _RUN_LOCKS_GUARD:
+            _ACTIVE.setdefault(session, set()).add(cancelled)
+    thread = threading.Thread(target=worker, name="hfmech-run", daemon=True)
+    thread.start()
+    frames = 0
+    try:
+        while True:
+            item = events.get()
+            # skip to the newest frame waiting (keep errors and the end)
+            while isinstance(item, Frame) and not events.empty():
+                item = events.get()
+            if isinstance(item, BaseException):
+                if isinstance(item, USER_ERRORS):
+                    raise gr.Error(str(item)) from item
+                raise item
+            if isinstance(item, Finished):
+                item.frames = frames
+                yield item
+                return
+            if progress is not None:
+                progress((item.step, item.total), desc=desc, unit="steps")
+            if item.value is not None:
+                frames += 1
+                yield item
+    finally:
+        cancelled.set()  # the generator closed (Stop) or an error: end the run at its next step
+        if session:
+            with _RUN_LOCKS_GUARD:
+                _ACTIVE.get(session, set()).discard(cancelled)
+
+
+def stop_message(finished: Finished, what: str = "result") -> str:
+    """The note shown when a run stopped early: time limit or Stop."""
+    if finished.stopped == "time limit":
+        return (
+            f"Stopped at the request time limit ({time_limit():.0f} s): this is the {what} so far. "
+            "Lower the size or steps (or use the fast preset), or run it locally with hfmech."
+        )
+    if finished.stopped == "cancelled":
+        return f"Stopped on request: this is the {what} so far."
+    return ""
+
+
+__all__ = [
+    "CONCURRENCY_LIMIT",
+    "EXAMPLES_DIR",
+    "MAX_UPLOAD",
+    "QUEUE_MAX_SIZE",
+    "TIME_LIMIT_S",
+    "Finished",
+    "Frame",
+    "add_stop",
+    "examples_kwargs",
+    "configure",
+    "download_file",
+    "download_name",
+    "event_kwargs",
+    "example_path",
+    "launch_kwargs",
+    "queue_kwargs",
+    "readable_upload",
+    "save_png",
+    "stop_message",
+    "stop_runs",
+    "stream_run",
+    "time_limit",
+    "user_errors_as_gr_error",
+]

@@ -58,3 +58,46 @@ def served(blocks) -> Iterator[str]:
         yield url
     finally:
         blocks.close()
+
+
+# The standard deviation of an <img>'s pixels (0..255, all channels), drawn on a canvas in the page.
+_PIXEL_STD_JS = """el => {
+  const c = document.createElement('canvas');
+  c.width = el.naturalWidth; c.height = el.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(el, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let n = 0, s = 0, s2 = 0;
+  for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) { n++; s += d[i + k]; s2 += d[i + k] * d[i + k]; }
+  const m = s / n; return Math.sqrt(Math.max(s2 / n - m * m, 0));
+}"""
+
+
+def assert_image_not_blank(page, selector: str, timeout_ms: int = 300_000, min_std: float = 4.0) -> float:
+    """Wait for the image at ``selector`` to load and assert its pixels vary (not blank); returns their std."""
+    image = page.locator(selector).first
+    image.wait_for(state="visible", timeout=timeout_ms)
+    page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=image.element_handle(), timeout=60_000
+    )
+    std = image.evaluate(_PIXEL_STD_JS)
+    assert std > min_std, f"the image at {selector} is blank (pixel std {std:.2f})"
+    return std
+
+
+def save_screenshot(page, committed: Path, tmp_path: Path) -> Path:
+    """A full-page screenshot: to ``committed`` (docs/screenshots) under ``HFMECH_UPDATE_SCREENSHOTS=1`` (``make
+    screenshots``), else to ``tmp_path`` so a test run never dirties the working tree."""
+    import os
+
+    target = committed if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / committed.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
+    return target
+
+
+def click_first_example(page, elem_id: str) -> None:
+    """Click the first row of the ``gr.Examples`` with ``elem_id`` (a table for several inputs, buttons for one)."""
+    first = page.locator(f"#{elem_id} tr.tr-body, #{elem_id} button.gallery-item").first
+    first.wait_for(state="visible", timeout=60_000)
+    first.click()

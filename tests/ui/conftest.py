@@ -1,9 +1,14 @@
 """Fixtures shared by the Space UI tests."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from space_testing import CHROMIUM, CHROMIUM_ARGS
+
+# Lazily cached example outputs go to a temporary folder, never to the working tree's .gradio/.
+os.environ.setdefault("GRADIO_EXAMPLES_CACHE", tempfile.mkdtemp(prefix="hfmech-examples-cache-"))
 
 
 @pytest.fixture(scope="module")

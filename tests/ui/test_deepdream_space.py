@@ -19,7 +19,14 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space, load_space_app, served  # noqa: E402
+from space_testing import (  # noqa: E402
+    assert_image_not_blank,
+    click_first_example,
+    launch_space,
+    load_space_app,
+    save_screenshot,
+    served,
+)
 
 from hfmech.dream.space import DEFAULT_MAX_SIDE, dream_image  # noqa: E402
 from hfmech.serve import build_app  # noqa: E402
@@ -43,6 +50,17 @@ def space():
         yield module, url
 
 
+@pytest.fixture
+def fast_examples(monkeypatch):
+    """The example runs at a smaller budget in tests; ``make screenshots`` keeps the Space's real defaults."""
+    if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") != "1":
+        from hfmech.dream import space as dream_space
+
+        monkeypatch.setattr(dream_space, "DEFAULT_OCTAVES", 2)
+        monkeypatch.setattr(dream_space, "DEFAULT_STEPS", 4)
+        monkeypatch.setattr(dream_space, "DEFAULT_MAX_SIDE", 192)
+
+
 @pytest.fixture(scope="module")
 def client(space):
     return Client(space[1], verbose=False)
@@ -64,7 +82,12 @@ def small_image(tmp_path_factory) -> Path:
 
 
 def _assert_dream_of(result, source: Path, max_side: int) -> Image.Image:
-    """``result`` (a file path from the client) is an image of ``source``'s aspect ratio at ``max_side``, changed."""
+    """``result`` (the client's (image, download, status)) is an image of ``source``'s aspect ratio at ``max_side``,
+    changed, with a PNG download of the same picture."""
+    assert isinstance(result, tuple) and len(result) == 3, result
+    result, download, status = result
+    assert Path(download).name.startswith("deepdream-") and Path(download).suffix == ".png"
+    assert "→" in status
     assert isinstance(result, str) and Path(result).is_file(), result
     with Image.open(result) as im:
         out = im.convert("RGB")
@@ -99,8 +122,8 @@ def test_space_exposes_dream_endpoint(client):
     assert defaults["layer"]
 
 
-def test_dream_small_image(client, small_image):
-    result = client.predict(
+def test_dream_small_image_streams_and_downloads(client, small_image):
+    job = client.submit(
         handle_file(str(small_image)),
         "shallow",
         SMALL_SETTINGS["octaves"],
@@ -110,7 +133,22 @@ def test_dream_small_image(client, small_image):
         128,
         api_name="/dream",
     )
+    result = job.result()
     _assert_dream_of(result, small_image, max_side=128)
+    # the dream streamed: intermediate images (octave by octave) before the final one
+    assert len(job.outputs()) >= 3, job.outputs()
+    assert Path(result[1]).name == "deepdream-shallow-seed0.png"
+    with Image.open(result[0]) as a, Image.open(result[1]) as b:
+        assert a.size == b.size
+
+
+def test_time_limit_returns_the_dream_so_far(client, small_image, monkeypatch):
+    monkeypatch.setenv("HFMECH_TIME_LIMIT", "0.01")  # the server runs in this process
+    image, download, status = client.predict(
+        handle_file(str(small_image)), "shallow", 3, 20, None, 0, 128, api_name="/dream"
+    )
+    assert "request time limit" in status
+    assert Path(image).is_file() and Path(download).is_file()
 
 
 def test_dream_default_settings_on_sky(client, shared_dir):
@@ -223,12 +261,43 @@ def test_browser_upload_run_and_screenshot(page, shared_dir, small_image, tmp_pa
     assert output.evaluate("el => el.naturalWidth") > 0
     assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    target = SCREENSHOT if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
+    target = tmp_path / SCREENSHOT.name
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 10_000
-    with Image.open(SCREENSHOT) as shot:
-        assert shot.width >= 1000 and shot.height >= 600
+
+
+def test_browser_example_click_and_screenshot(page, tmp_path, fast_examples):
+    """Click the first example (sky.jpg): the dream streams in, ends with a download, and is not blank."""
+    click_first_example(page, "dream-examples")
+    page.locator("#dream-download a[download], #dream-download a[href]").first.wait_for(
+        state="attached", timeout=300_000
+    )
+    assert_image_not_blank(page, "#dream-output img[src]")
+    assert "deepdream-" in page.locator("#dream-download").inner_text()
+    assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
+    save_screenshot(page, SCREENSHOT, tmp_path)
+
+
+def test_browser_stop_ends_the_run(page, small_image, space):
+    """Stop during a long dream: the page keeps the dream so far and the pipeline's run ends at its next step."""
+    from hfmech import ui
+    from hfmech.dream.space import DEFAULT_MODEL
+    from hfmech.hub import load_pipeline
+
+    _upload(page, small_image)
+    steps = page.get_by_label("Steps per octave").and_(page.locator("input[type=number]"))
+    steps.fill("30")
+    steps.press("Enter")
+    page.locator("#dream-run").click()
+    page.locator("#dream-status").get_by_text("Octave").first.wait_for(timeout=120_000)
+    lock = ui._run_lock(load_pipeline("deep-dream", DEFAULT_MODEL))
+    assert lock.locked()
+    page.locator("#dream-stop").click()
+    deadline = time.monotonic() + 30
+    while lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not lock.locked(), "the dream kept running after Stop"
+    assert page.locator("#dream-download a[href]").count() == 0  # stopped, never finished
 
 
 def test_browser_shows_our_error_message(page, small_image):
@@ -259,9 +328,8 @@ def test_serve_app_has_deepdream_tab_with_same_api(small_image, corrupt_png):
     url = launch_space(app)
     try:
         client = Client(url, verbose=False)
-        names = [n for n in _endpoints(client) if "dream" in n]
-        assert len(names) == 1, names
-        api_name = names[0]  # "/dream": the Space's api_name survives render() into a tab
+        assert "/dream" in _endpoints(client), list(_endpoints(client))
+        api_name = "/dream"  # the Space's api_name survives render() into a tab
         print(f"\n[hfmech serve] DeepDream endpoint: {api_name}")
         params = [p["parameter_name"] for p in _dream_parameters(client, api_name)]
         assert params == ["image", "layer", "octaves", "steps", "guide", "seed", "max_side"]
