@@ -162,7 +162,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             steps = gr.Slider(3, 16, value=8, step=1, label="interpolation steps")
             temperature = gr.Slider(0.05, 1.5, value=0.5, step=0.05, label="temperature")
             seed = gr.Number(value=0, precision=0, label="seed")
-        go = gr.Button("Interpolate A → B", variant="primary")
+        go = gr.Button("Interpolate A → B", variant="primary", elem_id="melody-interpolate")
         path_state = gr.State([])
         with gr.Row():
             path_audio = gr.Audio(label="the whole path", type="numpy", interactive=False)
