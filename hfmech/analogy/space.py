@@ -12,6 +12,7 @@ import gradio as gr
 
 from ..errors import USER_ERRORS
 from ..hub import load_pipeline
+from ..ui import configure, download_file, download_name, event_kwargs, examples_kwargs
 
 DEFAULT_MODEL = "glove-6b-50d"
 DEFAULT_QUERY = "man:king::woman:?"
@@ -21,6 +22,8 @@ EXAMPLES = [
     "paris - france + italy",
     "walking:walked::swimming:?",
     "big:bigger::small:?",
+    "japan:tokyo::germany:?",
+    "good:better::bad:?",
 ]
 
 
@@ -37,6 +40,23 @@ def solve_analogy(query, method="3cosadd", topn=10, model=DEFAULT_MODEL):
         raise gr.Error(str(e)) from e
     rows = [[a["word"], round(float(a["score"]), 4)] for a in answers]
     return rows, answers.figure
+
+
+def _csv(query: str, rows) -> str:
+    """The answers as a CSV file for download, named after the query."""
+    text = "word,score\n" + "".join(f"{w},{s}\n" for w, s in rows)
+    name = download_name("analogy", query.replace("?", "x"), suffix=".csv")
+    return download_file(name, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+HOW_IT_WORKS = """
+1. Every word is a vector (GloVe 6B, 50 dimensions, trained on word co-occurrences in Wikipedia + Gigaword).
+2. `a:b::c:?` asks for the word `d` whose offset from `c` is most like the offset from `a` to `b`:
+   **3CosAdd** ranks words by cos(d, b − a + c) (Mikolov, Yih & Zweig 2013); **3CosMul** multiplies the
+   similarities instead of adding them, so no single term dominates (Levy & Goldberg 2014); **PairDirection**
+   compares the directions d − c and b − a only.
+3. The query words themselves are excluded from the answers; candidates are the 30,000 most frequent words.
+"""
 
 
 def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
@@ -60,7 +80,6 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 method = gr.Dropdown(choices=list(METHODS), value=default_method, label="Method")
                 topn = gr.Slider(1, 25, value=10, step=1, label="Answers")
                 run = gr.Button("Solve", variant="primary", elem_id="analogy-run")
-                gr.Examples(EXAMPLES, inputs=query)
             with gr.Column():
                 table = gr.Dataframe(
                     headers=["word", "score"],
@@ -70,11 +89,38 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                     elem_id="analogy-results",
                 )
                 plot = gr.Plot(label="Parallelogram", elem_id="analogy-plot")
+                download = gr.File(label="Download (CSV)", elem_id="analogy-download", interactive=False)
+                with gr.Accordion("How it works", open=False):
+                    gr.Markdown(HOW_IT_WORKS)
 
         # a named function, not a lambda: its parameter names are the API's (``Client.predict(query=...)``)
         def analogy(query, method, topn):
-            return solve_analogy(query, method, topn, model=model)
+            """Solve a word analogy by vector arithmetic on GloVe.
 
-        run.click(analogy, inputs=[query, method, topn], outputs=[table, plot], api_name="analogy")
-        query.submit(analogy, inputs=[query, method, topn], outputs=[table, plot], api_visibility="private")
-    return demo
+            Args:
+                query: an analogy a:b::c:? or an expression such as king - man + woman.
+                method: 3cosadd, 3cosmul or pairdirection.
+                topn: number of answers (1-25).
+            Returns:
+                the ranked answers (word, score), the parallelogram plot and the answers as CSV.
+            """
+            rows, figure = solve_analogy(query, method, topn, model=model)
+            return rows, figure, _csv(str(query), rows)
+
+        def example(query):
+            return analogy(query, default_method, 10)
+
+        outputs = [table, plot, download]
+        run.click(analogy, inputs=[query, method, topn], outputs=outputs, **event_kwargs("analogy"))
+        query.submit(analogy, inputs=[query, method, topn], outputs=outputs, api_visibility="private")
+        gr.Examples(
+            [[q] for q in EXAMPLES],
+            inputs=query,
+            outputs=outputs,
+            fn=example,
+            api_name="analogy_example",
+            label="Examples (click one)",
+            elem_id="analogy-examples",
+            **examples_kwargs(),
+        )
+    return configure(demo)

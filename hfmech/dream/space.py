@@ -163,6 +163,19 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             progress=gr.Progress(),  # noqa: B008
             request: gr.Request = None,
         ):
+            """DeepDream one image; streams the dream as it grows, then the final PNG.
+
+            Args:
+                image: the picture to dream on (downscaled to max_side).
+                layer: a preset (shallow, middle, deep) or a layer name of the backbone.
+                octaves: number of scales, 1-6 (the dream starts small and is enlarged).
+                steps: gradient-ascent steps per octave, 1-30.
+                guide: optional guide image: dream towards its features instead.
+                seed: random seed (jitter); the same seed gives the same dream.
+                max_side: the longer side of the input, in pixels (128-768).
+            Returns:
+                the dream, its PNG download and a status line.
+            """
             yield from _dream_stream(
                 image, layer, octaves, steps, guide, seed, max_side, model, progress=progress, request=request
             )

@@ -8,6 +8,9 @@ assertions.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 from PIL import Image
@@ -16,13 +19,21 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import load_space_app, served  # noqa: E402
+from space_testing import (  # noqa: E402
+    assert_image_not_blank,
+    click_first_example,
+    load_space_app,
+    save_screenshot,
+    served,
+)
 
 from hfmech.perception import PerceptionEnsembleModel  # noqa: E402
 from hfmech.perception.space import DEFAULT_CLASS, DEFAULT_STEPS, build_demo  # noqa: E402
 from hfmech.vision import EfficientNetLiteConfig, EfficientNetLiteForImageClassification  # noqa: E402
 
 pytestmark = pytest.mark.ui
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "perception_space.png"
 
 
 def _tiny(size: int, seed: int):
@@ -70,7 +81,14 @@ def test_endpoint_parameters_and_defaults(client):
 
 
 def test_draw_returns_image_and_beliefs(client):
-    image, chart, summary = client.predict("hammerhead", 5, 3, 3, 0, api_name="/perceive")
+    job = client.submit("hammerhead", 5, 3, 6, 0, api_name="/perceive")
+    image, chart, summary, files = job.result()
+    assert len(job.outputs()) >= 2, "no intermediate drawing was streamed"
+    assert sorted(Path(f).name for f in files) == [
+        "perception-hammerhead-seed0.png",
+        "perception-hammerhead-seed0.svg",
+    ]
+    assert Path(files[1]).read_text().lstrip().startswith(("<svg", "<?xml"))
     with Image.open(image) as im:
         assert im.size == (224, 224)
         assert len(im.convert("RGB").getcolors(224 * 224)) > 2  # paper plus inks
@@ -116,7 +134,7 @@ def test_browser_draw_and_chart(page, tmp_path):
         "el => el.complete && el.naturalWidth > 0", arg=output.element_handle(), timeout=30_000
     )
     assert page.locator(".toast-body.error").count() == 0
-    page.locator("#pe-summary").get_by_text("electric fan").first.wait_for(timeout=30_000)
+    page.locator("#pe-summary").get_by_text(DEFAULT_CLASS).first.wait_for(timeout=30_000)
     shot = tmp_path / "perception_space.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
@@ -130,3 +148,29 @@ def test_browser_shows_our_error_message(page):
     toast = page.locator(".toast-body.error").first
     toast.wait_for(state="visible", timeout=60_000)
     assert "is not an ImageNet class name" in toast.inner_text()
+
+
+def test_browser_example_click_and_screenshot(browser, tiny_model, tmp_path, monkeypatch):
+    """Click the first example (matchstick, seed 0): the drawing streams in and ends with the chart and downloads.
+
+    ``make screenshots`` (HFMECH_UPDATE_SCREENSHOTS=1) runs it on the real zoo ensemble at the Space's defaults;
+    otherwise the tiny ensemble draws for a few steps."""
+    from hfmech.perception import space as pe_space
+
+    real = os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1"
+    if not real:
+        monkeypatch.setattr(pe_space, "DEFAULT_STEPS", 4)
+    demo = build_demo() if real else build_demo(model=tiny_model)
+    with served(demo) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        try:
+            page.goto(url, wait_until="domcontentloaded")
+            page.locator("#pe-run").wait_for(state="visible", timeout=60_000)
+            click_first_example(page, "pe-examples")
+            page.locator("#pe-download a[href]").first.wait_for(state="attached", timeout=300_000)
+            assert_image_not_blank(page, "#pe-output img[src]")
+            page.locator("#pe-summary").get_by_text("matchstick").first.wait_for(timeout=30_000)
+            assert page.locator(".toast-body.error").count() == 0
+            save_screenshot(page, SCREENSHOT, tmp_path)
+        finally:
+            page.close()

@@ -9,7 +9,6 @@ use; skipped when the wheel is not installed). No timing assertions: request dur
 from __future__ import annotations
 
 import importlib.util
-import os
 import time
 from pathlib import Path
 
@@ -19,7 +18,14 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space, load_space_app, served  # noqa: E402
+from space_testing import (  # noqa: E402
+    assert_image_not_blank,
+    click_first_example,
+    launch_space,
+    load_space_app,
+    save_screenshot,
+    served,
+)
 
 from hfmech.analogy.space import DEFAULT_QUERY, solve_analogy  # noqa: E402
 from hfmech.serve import build_app  # noqa: E402
@@ -80,25 +86,27 @@ def test_space_exposes_analogy_endpoint(client):
 
 def test_man_king_woman_is_queen(client):
     start = time.perf_counter()
-    table, plot = client.predict("man:king::woman:?", "3cosadd", 10, api_name="/analogy")
+    table, plot, download = client.predict("man:king::woman:?", "3cosadd", 10, api_name="/analogy")
     print(f"\n[word-analogy space] man:king::woman:? took {time.perf_counter() - start:.2f} s")
     words = _words(table)
     assert words[0] == "queen" and len(words) == 10
     assert not {"man", "king", "woman"} & set(words)
     _assert_ranked(table)
     assert plot is not None  # the parallelogram figure
+    assert Path(download).name == "analogy-man-king-woman-x.csv"
+    assert Path(download).read_text().splitlines()[:2] == ["word,score", f"queen,{table['data'][0][1]}"]
 
 
 @pytest.mark.parametrize("method", ["3cosmul", "pairdirection"])
 def test_other_methods(client, method):
-    table, _ = client.predict("man:king::woman:?", method, 5, api_name="/analogy")
+    table, _, _ = client.predict("man:king::woman:?", method, 5, api_name="/analogy")
     assert len(_words(table)) == 5
     assert "queen" in _words(table)[:3]
     _assert_ranked(table)
 
 
 def test_expression_input(client):
-    table, _ = client.predict("king - man + woman", "3cosadd", 3, api_name="/analogy")
+    table, _, _ = client.predict("king - man + woman", "3cosadd", 3, api_name="/analogy")
     assert _words(table)[0] == "queen"
 
 
@@ -152,10 +160,19 @@ def test_browser_type_run_and_screenshot(page, tmp_path):
     plot = page.locator("#analogy-plot img, #analogy-plot svg, #analogy-plot canvas").first
     plot.wait_for(state="visible", timeout=30_000)
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    target = SCREENSHOT if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
-    page.screenshot(path=str(target), full_page=True)
-    assert target.stat().st_size > 10_000
+    page.screenshot(path=str(tmp_path / SCREENSHOT.name), full_page=True)
+
+
+def test_browser_example_click_and_screenshot(page, tmp_path):
+    """Click the first example (man:king::woman:?): queen tops the answers, the plot and the CSV appear."""
+    click_first_example(page, "analogy-examples")
+    page.locator("#analogy-results").get_by_text("queen", exact=True).first.wait_for(
+        state="visible", timeout=120_000
+    )
+    page.locator("#analogy-download a[href]").first.wait_for(state="attached", timeout=60_000)
+    assert_image_not_blank(page, "#analogy-plot img")
+    assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
+    save_screenshot(page, SCREENSHOT, tmp_path)
 
 
 def test_browser_shows_our_error_message(page):
@@ -179,7 +196,7 @@ def test_serve_app_has_both_tabs_and_endpoints():
         client = Client(url, verbose=False)
         endpoints = _endpoints(client)
         assert "/dream" in endpoints and "/analogy" in endpoints, list(endpoints)
-        table, _ = client.predict("man:king::woman:?", "3cosadd", 5, api_name="/analogy")
+        table, _, _ = client.predict("man:king::woman:?", "3cosadd", 5, api_name="/analogy")
         assert _words(table)[0] == "queen"
         with pytest.raises(AppError) as err:
             client.predict("man:kingg::woman:?", "3cosadd", 5, api_name="/analogy")
