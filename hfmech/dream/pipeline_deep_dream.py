@@ -204,26 +204,25 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         progress=None,
         callback_on_step_end=None,
     ):
-        preprocess = {}
         seed = check_seed(seed)
-        if max_pixels is not None:
-            # validated here: preprocess (image loading) runs before _forward merges and checks the settings
-            DreamSettings(max_pixels=max_pixels).validate()
-            preprocess["max_pixels"] = max_pixels
+        # resolved and validated once per call, before the image is decoded; every stage gets the same object
+        base = getattr(self, "settings", None) or DreamSettings.from_config(self.model.config)
+        settings = base.updated(
+            layer=layer,
+            octaves=octaves,
+            octave_scale=octave_scale,
+            steps=steps,
+            step_size=step_size,
+            jitter=jitter,
+            grad_norm=grad_norm,
+            clip=clip,
+            tile_size=tile_size,
+            guide_size=guide_size,
+            max_pixels=max_pixels,
+        )
+        preprocess = {"max_pixels": settings.max_pixels}
         forward = {
-            "settings": dict(
-                layer=layer,
-                octaves=octaves,
-                octave_scale=octave_scale,
-                steps=steps,
-                step_size=step_size,
-                jitter=jitter,
-                grad_norm=grad_norm,
-                clip=clip,
-                tile_size=tile_size,
-                guide_size=guide_size,
-                max_pixels=max_pixels,
-            ),
+            "settings": settings,
             "objective": objective,
             "guide": guide,
             "guide_layer": guide_layer,
@@ -254,7 +253,7 @@ class DeepDreamPipeline(ModelOnlyPipeline):
         progress=None,
         callback_on_step_end=None,
     ):
-        s = self.settings.updated(**settings)
+        s = settings
         self.interrupt = False
         generator = torch.Generator().manual_seed(
             int(seed) if seed is not None else int(torch.seed() % 2**63)

@@ -78,9 +78,8 @@ class PerceptionEngineSettings(ConfigSettings):
     steps: int = 300
     # 0.1 reached the 0.95 agreement on hard classes where 0.05 did not (docs/perception.md)
     learning_rate: float = 0.1
-    # cosine decay of the learning rate to 10 % over this many steps (None: over ``steps``, the default since session
-    # 9: decaying over 100 steps left hammer and fan below 0.95 in 400 steps, decaying over the run reached it;
-    # docs/perception.md)
+    # cosine decay of the learning rate to 10 % over this many steps (None: over ``steps``; decaying over 100 steps
+    # left hammer and fan below 0.95 in 400 steps, decaying over the run reached it: docs/perception.md)
     decay_steps: int | None = None
     ink_learning_rate: float | None = 0.01  # Adam step of the ink logits; None = learning_rate
     init_candidates: int = 16  # random drawings scored on the clean render; the best one is optimised
@@ -321,7 +320,7 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
                 stacklevel=3,
             )
         forward = {
-            "overrides": overrides,
+            "settings": settings,
             "seed": seed,
             "progress": progress,
             "callback_on_step_end": check_callback(callback_on_step_end),
@@ -335,9 +334,9 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         return {"index": index, "label": label}
 
     def _forward(
-        self, model_inputs, overrides, seed=None, progress=None, callback_on_step_end=None, callback=None
+        self, model_inputs, settings, seed=None, progress=None, callback_on_step_end=None, callback=None
     ):
-        s = self.settings.updated(**dict(overrides))
+        s = settings
         self.interrupt = False
         latest = {}  # the parameters of the step being reported (for state["render"])
         spec = DrawingSpec.from_dict(s.drawing)

@@ -387,8 +387,8 @@ class StyleTransferPipeline(ModelOnlyPipeline):
             pyramid_levels=pyramid_levels,
             max_pixels=max_pixels,
         )
-        # validated before any image is decoded (preprocess runs first)
-        self.settings.updated(**settings)
+        # resolved and validated once per call, before any image is decoded; every stage gets the same object
+        settings = self.settings.updated(**settings)
         seed = check_seed(seed)
         preprocess = {"style": style, "style_weights": style_weights, "max_pixels": max_pixels}
         if callback_on_evaluation is not None:
@@ -456,7 +456,7 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         callback_on_step_end=None,
         callback_on_evaluation=None,
     ):
-        s = self.settings.updated(**settings)
+        s = settings
         self.interrupt = False
         content_layers, style_layers, layer_weights = self.resolve_layers(s)
         layers = [*content_layers, *style_layers]
