@@ -52,11 +52,13 @@ def featurize_all(
     max_length: int = 256,
     max_layer: int | None = None,
     log_every: int = 20,
+    truncation_side: str = "right",
 ) -> dict:
     """Pool every layer's MLP activations and residual stream (mean and last token) for ``texts`` into
     ``out_dir/<site>-<pool>.npy`` (float16 ``(N, n_layers, units)``). One forward pass per batch; texts are
     length-sorted and right-padded (pooling ignores padding; the decoder is causal, so padding changes nothing
-    before it). Returns timing."""
+    before it). Texts longer than ``max_length`` tokens keep their beginning (``truncation_side="right"``) or their
+    end (``"left"``: the last token is then the text's own last token). Returns timing."""
     from .lm_neuron import decoder_layers
 
     n_layers = len(decoder_layers(model)) if max_layer is None else max_layer + 1
@@ -83,6 +85,7 @@ def featurize_all(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "right"
+    tokenizer.truncation_side = truncation_side
     widths = {}
     arrays = {}
     order = np.argsort([-len(t) for t in texts], kind="stable")  # longest first: the slow batches show early
@@ -175,6 +178,7 @@ def _featurize_cmd(args) -> None:
             batch_size=args.batch_size,
             max_length=max_tokens,
             max_layer=args.max_layer,
+            truncation_side=args.truncation_side if name.startswith("imdb") else "right",
         )
         report[name]["max_tokens"] = max_tokens
         (folder / "timing.json").write_text(json.dumps(report[name], indent=1))
@@ -191,42 +195,118 @@ def _discover_cmd(args) -> None:
 
     results = []
     grid = tuple(C_GRID) if not args.C else tuple(float(c) for c in args.C.split(","))
-    for site in SITES:
-        for pool in POOLS:
-            name = f"{site}-{pool}"
-            tr, trY = load("sst2-train", name)
-            va, vaY = load("sst2-dev", name)
-            te, teY = load("sst2-test", name)
-            layers = range(tr.shape[1]) if not args.layers else [int(x) for x in args.layers.split(",")]
-            for L in layers:
-                t0 = time.perf_counter()
-                trX, vaX, teX = (np.asarray(a[:, L], dtype=np.float32) for a in (tr, va, te))
-                probe = train_with_reg_cv(trX, trY, vaX, vaY, teX, teY, C=grid)
-                unit, polarity = find_unit(probe)
-                dev = single_unit_accuracy(trX, trY, vaX, vaY, unit, polarity)
-                test = single_unit_accuracy(trX, trY, teX, teY, unit, polarity)
-                rec = {
-                    "site": site,
-                    "pool": pool,
-                    "layer": L,
-                    "C": probe.C,
-                    "n_nonzero": probe.n_nonzero,
-                    "probe_dev": probe.dev_accuracy,
-                    "probe_test": probe.test_accuracy,
-                    "unit": unit,
-                    "polarity": polarity,
-                    "threshold": dev.threshold,
-                    "unit_train": dev.train_accuracy,
-                    "unit_dev": dev.test_accuracy,
-                    "unit_test": test.test_accuracy,
-                    "seconds": round(time.perf_counter() - t0, 1),
-                }
-                results.append(rec)
-                print(json.dumps(rec), flush=True)
-                Path(args.out).write_text(json.dumps({"results": results}, indent=1))
+    configs = args.configs.split(",") if args.configs else [f"{s}-{p}" for p in POOLS for s in SITES]
+    for name in configs:
+        site, pool = name.split("-")
+        tr, trY = load("sst2-train", name)
+        va, vaY = load("sst2-dev", name)
+        te, teY = load("sst2-test", name)
+        n = tr.shape[1]
+        # middle layers first (where earlier work found the unit), so a stopped run has covered the likeliest
+        layers = sorted(range(n), key=lambda L: abs(L - n // 2 + 2)) if not args.layers else []
+        layers = layers or [int(x) for x in args.layers.split(",")]
+        for L in layers:
+            t0 = time.perf_counter()
+            trX, vaX, teX = (np.asarray(a[:, L], dtype=np.float32) for a in (tr, va, te))
+            probe = train_with_reg_cv(trX, trY, vaX, vaY, teX, teY, C=grid)
+            source = probe
+            if probe.n_nonzero == 0:  # every weight zero at the dev-chosen C: take the least regularised fit
+                source = train_with_reg_cv(trX, trY, trX, trY, teX, teY, C=(max(grid),))
+            unit, polarity = find_unit(source)
+            dev = single_unit_accuracy(trX, trY, vaX, vaY, unit, polarity)
+            test = single_unit_accuracy(trX, trY, teX, teY, unit, polarity)
+            rec = {
+                "site": site,
+                "pool": pool,
+                "layer": L,
+                "C": probe.C,
+                "n_nonzero": probe.n_nonzero,
+                "probe_dev": probe.dev_accuracy,
+                "probe_test": probe.test_accuracy,
+                "unit": unit,
+                "polarity": polarity,
+                "threshold": dev.threshold,
+                "unit_train": dev.train_accuracy,
+                "unit_dev": dev.test_accuracy,
+                "unit_test": test.test_accuracy,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            results.append(rec)
+            print(json.dumps(rec), flush=True)
+            Path(args.out).write_text(json.dumps({"results": results}, indent=1))
     best = max(results, key=lambda r: (r["unit_dev"], r["probe_dev"]))
     Path(args.out).write_text(json.dumps({"results": results, "best_by_unit_dev": best}, indent=1))
     print("best:", json.dumps(best))
+
+
+def unit_scale(values: np.ndarray, labels: np.ndarray, polarity: int, threshold: float) -> float:
+    """Slope ``s`` of the single-unit logistic fit ``P(positive) = σ(s·polarity·(value − threshold))`` on train
+    (no intercept: the threshold is the decision point; unregularised)."""
+    from sklearn.linear_model import LogisticRegression
+
+    z = (polarity * (np.asarray(values, dtype=np.float64) - threshold)).reshape(-1, 1)
+    fit = LogisticRegression(C=np.inf, fit_intercept=False, max_iter=1000).fit(z, labels)
+    return float(fit.coef_[0, 0])
+
+
+def _calibrate_cmd(args) -> None:
+    from .probe import single_unit_accuracy
+
+    feats = Path(args.feats)
+    disc = json.loads(Path(args.discovery).read_text())
+    best = (
+        disc["best_by_unit_dev"]
+        if args.layer is None
+        else next(
+            r
+            for r in disc["results"]
+            if (r["site"], r["pool"], r["layer"]) == (args.site, args.pool, args.layer)
+        )
+    )
+    site, pool, layer, unit, pol = best["site"], best["pool"], best["layer"], best["unit"], best["polarity"]
+    name = f"{site}-{pool}"
+
+    def col(split):
+        x = np.load(feats / split / f"{name}.npy", mmap_mode="r")
+        return np.asarray(x[:, layer, unit], dtype=np.float64), np.load(feats / split / "labels.npy")
+
+    trX, trY = col("sst2-train")
+    res = single_unit_accuracy(trX[:, None], trY, trX[:, None], trY, 0, pol)
+    threshold = float(res.threshold)
+    report = {
+        "site": site,
+        "pool": pool,
+        "layer": layer,
+        "unit": unit,
+        "polarity": pol,
+        "threshold": threshold,
+        "scale": unit_scale(trX, trY, pol, threshold),
+        "clamp_value_p99_abs": float(np.percentile(np.abs(trX), 99)),
+        "probe_all_units": {k: best[k] for k in ("C", "n_nonzero", "probe_dev", "probe_test")},
+        "accuracy": {},
+    }
+
+    def acc(x, y, t):
+        return float(((pol * (x - t) > 0).astype(int) == y).mean())
+
+    for split in ("sst2-train", "sst2-dev", "sst2-test", "imdb-train", "imdb-test"):
+        if not (feats / split / f"{name}.npy").is_file():
+            continue
+        if np.load(feats / split / f"{name}.npy", mmap_mode="r").shape[1] <= layer:
+            continue  # featurised only up to a shallower layer
+        x, y = col(split)
+        report["accuracy"][split] = {"n": int(len(y)), "sst2_threshold": acc(x, y, threshold)}
+    if "imdb-train" in report["accuracy"] and "imdb-test" in report["accuracy"]:
+        x, y = col("imdb-train")
+        t_imdb = float(single_unit_accuracy(x[:, None], y, x[:, None], y, 0, pol).threshold)
+        xt, yt = col("imdb-test")
+        report["accuracy"]["imdb-test"]["imdb_train_threshold"] = acc(xt, yt, t_imdb)
+        report["imdb_threshold"] = t_imdb
+        from sklearn.metrics import roc_auc_score
+
+        report["accuracy"]["imdb-test"]["auc"] = float(roc_auc_score(yt, pol * xt))
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--max-tokens", type=int, default=128)
     f.add_argument("--imdb-max-tokens", type=int, default=256)
     f.add_argument("--max-layer", type=int, default=None)
+    f.add_argument(
+        "--truncation-side",
+        choices=["right", "left"],
+        default="right",
+        help="IMDB reviews over --imdb-max-tokens keep their beginning (right) or their end (left)",
+    )
     f.add_argument("--batch-size", type=int, default=16)
     f.add_argument("--threads", type=int, default=1)
     f.set_defaults(func=_featurize_cmd)
@@ -254,8 +340,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--feats", required=True)
     d.add_argument("--out", required=True)
     d.add_argument("--layers", default=None)
+    d.add_argument(
+        "--configs",
+        default=None,
+        help="comma list of site-pool, in order (default: mlp-mean,residual-mean,mlp-last,...)",
+    )
     d.add_argument("--C", default=None, help="comma list of C values (default: the paper's grid)")
     d.set_defaults(func=_discover_cmd)
+    c = sub.add_parser("calibrate", help="threshold, scale and accuracies of the chosen unit")
+    c.add_argument("--feats", required=True)
+    c.add_argument("--discovery", required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("--site", default=None)
+    c.add_argument("--pool", default=None)
+    c.add_argument("--layer", type=int, default=None, help="override the dev-chosen candidate")
+    c.set_defaults(func=_calibrate_cmd)
     return p
 
 

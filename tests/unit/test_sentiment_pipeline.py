@@ -148,6 +148,21 @@ def test_control_characters_and_scripts(pipe):
         assert np.isfinite(out["value"]) and len(out["trace"]) == len(out["text"])
 
 
+def test_long_review_is_a_clear_limit_or_truncated(pipe, monkeypatch):
+    from hfmech.errors import LimitError
+    from hfmech.sentiment import pipeline_sentiment_neuron as psn
+
+    with pytest.raises(psn.TextTooLongError, match="at most 100,000") as err:
+        pipe("é" * 500_000)  # 1 MB: refused before any byte is read
+    assert isinstance(err.value, LimitError)
+    monkeypatch.setattr(psn, "MLSTM_MAX_READ_BYTES", 2_000)  # the truncation itself, on a short text
+    out = pipe("a" * 1_997 + "éé", truncate=True, return_trace=False)
+    assert out["truncated"] is True and out["text"].endswith("aé")  # cut on a character boundary
+    assert len(out["text"].encode()) == 1_999
+    assert out["value"] == pytest.approx(float(pipe.model.featurize([out["text"]])[0, UNIT]), abs=1e-5)
+    assert pipe("fine film")["truncated"] is False
+
+
 def test_model_without_unit(tmp_path):
     MLSTMForByteLM(MLSTMConfig(hidden_size=8)).save_pretrained(tmp_path)
     p = pipeline("sentiment-neuron", model=str(tmp_path))  # constructing works; reading needs a unit
