@@ -19,7 +19,7 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import served  # noqa: E402
+from space_testing import click_first_example, save_screenshot, served  # noqa: E402
 
 from hfmech.style import demo_sounds  # noqa: E402
 from hfmech.style.audio import save_audio_atomic  # noqa: E402
@@ -92,8 +92,10 @@ def test_endpoint_and_defaults(client):
 
 def test_transfer_returns_audio_and_a_loss_plot(client, clips):
     start = time.perf_counter()
-    audio_path, plot = _predict(client, clips["content"], clips["style"])
-    print(f"\n[audio style space] 1.5 s clip, 5 steps, 256 filters: {time.perf_counter() - start:.1f} s")
+    audio_path, plot, status = _predict(client, clips["content"], clips["style"])
+    print(f"\n[audio style space] 1.5 s clip, 15 steps, 256 filters: {time.perf_counter() - start:.1f} s")
+    assert Path(audio_path).name == "audio-style-content-style-seed0.wav"  # named after the inputs
+    assert "evaluations" in status
     audio, sr = sf.read(audio_path, dtype="float32")
     assert sr == SR and audio.ndim == 1
     assert abs(len(audio) / sr - QUICK["seconds"]) < 0.01  # the content, cut to the requested seconds
@@ -105,7 +107,7 @@ def test_default_request(client, clips):
     """One request at the form's defaults (5 s limit, 50 steps, 1024 filters) on 2 s clips."""
     defaults = {k: p["parameter_default"] for k, p in _params(client).items() if p["parameter_has_default"]}
     start = time.perf_counter()
-    audio_path, _ = _predict(client, clips["content"], clips["style"], **defaults)
+    audio_path, _, _ = _predict(client, clips["content"], clips["style"], **defaults)
     print(
         f"\n[audio style space] default request {defaults} on 2 s clips: {time.perf_counter() - start:.1f} s"
     )
@@ -129,30 +131,47 @@ def test_bad_uploads_are_clear_errors(client, clips, which, expected):
 # ---------------------------------------------------------------------------------------------- headless Chromium
 
 
-def test_browser_example_run_and_screenshot(browser, space, tmp_path):
+def test_streams_the_loss_curve(client, clips):
+    job = client.submit(
+        handle_file(str(clips["content"])),
+        handle_file(str(clips["style"])),
+        25,
+        1.5,
+        256,
+        0.01,
+        0,
+        api_name="/audio_style",
+    )
+    audio_path, _, _ = job.result()
+    assert Path(audio_path).is_file()
+    assert len(job.outputs()) >= 3, "the loss curve was not streamed"
+
+
+@pytest.fixture
+def fast_examples(monkeypatch):
+    """The example runs at a smaller budget in tests; ``make screenshots`` keeps the Space's real defaults."""
+    if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") != "1":
+        from hfmech.style import space_audio
+
+        real = space_audio._transfer_stream
+
+        def quick(content, style, *args, **kwargs):
+            if not args and kwargs.get("steps") is None:  # the examples' call: defaults
+                kwargs.update(steps=10, seconds=2.0, n_filters=256)
+            return real(content, style, *args, **kwargs)
+
+        monkeypatch.setattr(space_audio, "_transfer_stream", quick)
+
+
+def test_browser_example_click_and_screenshot(browser, space, tmp_path, fast_examples):
+    """Click the first example (melody × rain): it runs, and the result and its loss curve appear."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
         page.goto(space[1], wait_until="domcontentloaded")
         page.locator("#audio-style-run").wait_for(state="visible", timeout=60_000)
-        # the first project-made example (melody, rain) fills both inputs
-        page.get_by_text("melody.wav").first.click()
-        page.locator("#audio-style-content a[download][href*='melody']").wait_for(
-            state="attached", timeout=30_000
-        )
-        page.locator("#audio-style-style a[download][href*='rain']").wait_for(
-            state="attached", timeout=30_000
-        )
-        steps = page.get_by_label("L-BFGS steps").and_(page.locator("input[type=number]"))
-        if steps.count() == 1:
-            steps.fill("5")
-            steps.press("Enter")
-        seconds = page.get_by_label("Seconds used of each input").and_(page.locator("input[type=number]"))
-        if seconds.count() == 1:
-            seconds.fill("2")
-            seconds.press("Enter")
-        page.locator("#audio-style-run").click()
+        click_first_example(page, "audio-style-examples")
         try:
-            page.locator("#audio-style-output a[download][href*='stylised']").wait_for(
+            page.locator("#audio-style-output a[download][href*='audio-style-']").wait_for(
                 state="attached", timeout=300_000
             )
         except Exception:
@@ -161,12 +180,8 @@ def test_browser_example_run_and_screenshot(browser, space, tmp_path):
         page.locator("#audio-style-loss img, #audio-style-loss svg").first.wait_for(
             state="attached", timeout=60_000
         )
+        assert "evaluations" in page.locator("#audio-style-status").inner_text()
         assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        target = (
-            SCREENSHOT if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
-        )
-        page.screenshot(path=str(target), full_page=True)
-        assert target.stat().st_size > 10_000
+        save_screenshot(page, SCREENSHOT, tmp_path)
     finally:
         page.close()

@@ -20,7 +20,14 @@ gr = pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import launch_space, load_space_app, served  # noqa: E402
+from space_testing import (  # noqa: E402
+    assert_image_not_blank,
+    click_first_example,
+    launch_space,
+    load_space_app,
+    save_screenshot,
+    served,
+)
 
 from hfmech.serve import build_app  # noqa: E402
 from hfmech.style.space import DEFAULT_SIZE, DEFAULT_STEPS, stylize_image  # noqa: E402
@@ -77,6 +84,11 @@ def _params(client) -> list[dict]:
 
 
 def _assert_stylised(result, source: Path, side: int) -> None:
+    """``result`` is the client's (image, download, status): an image of ``side`` px, changed, and its PNG."""
+    assert isinstance(result, tuple) and len(result) == 3, result
+    result, download, status = result
+    assert Path(download).name.startswith("style-") and Path(download).suffix == ".png"
+    assert "evaluations" in status
     assert isinstance(result, str) and Path(result).is_file(), result
     with Image.open(result) as im:
         out = im.convert("RGB")
@@ -98,7 +110,7 @@ def test_endpoint_and_defaults(client):
 
 def test_small_request_random_backbone(client, pictures):
     content, style = pictures
-    result = client.predict(
+    job = client.submit(
         handle_file(str(content)),
         handle_file(str(style)),
         "random-multiscale",
@@ -111,7 +123,10 @@ def test_small_request_random_backbone(client, pictures):
         0.5,
         api_name="/stylize",
     )
+    result = job.result()
     _assert_stylised(result, content, 64)
+    assert len(job.outputs()) >= 2, "no intermediate image was streamed"
+    assert Path(result[1]).name == "style-random-multiscale-seed0.png"
 
 
 def test_default_request_on_tubingen(client, shared_dir):
@@ -196,13 +211,36 @@ def test_browser_upload_run_and_screenshot(browser, space, pictures, tmp_path):
             "el => el.complete && el.naturalWidth > 0", arg=output.element_handle(), timeout=30_000
         )
         assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
-        target = (
-            SCREENSHOT if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target), full_page=True)
-        with Image.open(target) as shot:
-            assert shot.width >= 1000 and shot.height >= 600
+        page.screenshot(path=str(tmp_path / SCREENSHOT.name), full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.fixture
+def fast_examples(monkeypatch):
+    """The example runs at a smaller budget in tests; ``make screenshots`` keeps the Space's real defaults."""
+    if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") != "1":
+        from hfmech.style import space as style_space
+
+        monkeypatch.setattr(style_space, "DEFAULT_BACKBONE", "random-multiscale")
+        monkeypatch.setattr(style_space, "DEFAULT_SIZE", 96)
+        monkeypatch.setattr(style_space, "DEFAULT_STEPS", 4)
+
+
+def test_browser_gallery_then_example_click_and_screenshot(browser, space, tmp_path, fast_examples):
+    """A painting of the gallery sets the style in one click; the first example runs and ends with a download."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(space[1], wait_until="domcontentloaded")
+        page.locator("#style-run").wait_for(state="visible", timeout=60_000)
+        page.locator("#style-gallery img").nth(1).click()  # The Great Wave
+        assert_image_not_blank(page, "#style-style img[src]", timeout_ms=30_000)
+        click_first_example(page, "style-examples")
+        page.locator("#style-download a[href]").first.wait_for(state="attached", timeout=300_000)
+        assert_image_not_blank(page, "#style-output img[src]")
+        assert "style-" in page.locator("#style-download").inner_text()
+        assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
+        save_screenshot(page, SCREENSHOT, tmp_path)
     finally:
         page.close()
 
@@ -233,6 +271,6 @@ def test_serve_app_has_style_tab(pictures):
             0.5,
             api_name="/stylize",
         )
-        assert Path(result).is_file()
+        assert Path(result[0]).is_file()
     finally:
         app.close()
