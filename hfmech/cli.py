@@ -69,6 +69,26 @@ def _zoo(args) -> int:
     raise AssertionError(args.zoo_command)
 
 
+def _space(args) -> int:
+    """``hfmech space push NAME --repo ORG/NAME``: upload a Space folder (``spaces/NAME`` or a path)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from .errors import USER_ERRORS, HubError
+    from .hub.spaces import push_space
+
+    try:
+        url = push_space(args.name, args.repo, token=args.token, private=args.private)
+    except USER_ERRORS:
+        raise
+    except (HfHubHTTPError, ValueError) as e:  # refused request (401/403/...), invalid repo id
+        hint = " (pass --token or run `hf auth login`)" if "401" in str(e) else ""
+        raise HubError(
+            f"cannot push Space {args.name!r} to {args.repo!r}: {' '.join(str(e).split())}{hint}"
+        ) from e
+    print(url)
+    return 0
+
+
 def _serve(args) -> int:
     from .serve import build_app, launch_kwargs
 
@@ -94,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     zp.add_argument("--token", default=None, help="Hub token (default: the logged-in one)")
     zp.add_argument("--private", action="store_true")
     z.set_defaults(func=_zoo)
+
+    sp = sub.add_parser("space", help="upload a Space folder (spaces/NAME) to the Hub")
+    spsub = sp.add_subparsers(dest="space_command", required=True)
+    spp = spsub.add_parser(
+        "push", help="check spaces/NAME (or a folder) is complete and upload it as a Space"
+    )
+    spp.add_argument("name", help="a folder under spaces/ (deepdream, style-transfer, ...) or a path")
+    spp.add_argument("--repo", required=True, help="ORG/NAME")
+    spp.add_argument("--token", default=None, help="Hub token (default: the logged-in one)")
+    spp.add_argument("--private", action="store_true")
+    sp.set_defaults(func=_space)
 
     for mechanism in MECHANISMS:
         mechanism.add_cli_commands(sub)
@@ -122,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # outputs are written atomically at the end: an interrupted run leaves no partial file behind
+        print("\ninterrupted: nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
