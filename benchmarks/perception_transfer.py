@@ -4,7 +4,7 @@ Tom White's claim ("Perception Engines", 2018; "Shared Visual Abstractions", 201
 *training* ensemble are read as the target by *held-out* classifiers when they are drawings made in a constrained
 drawing system, but not when they are small adversarial perturbations of photos. Both kinds of image are made here
 on the SAME training ensemble (EfficientNet-Lite0 + Lite2, mean log-probability) and judged by the four Coral
-MobileNets (``hfmech.vision.mobilenet``), which took no part in either optimisation.
+MobileNets (``hfmech.vision.zoo_coral``), which took no part in either optimisation.
 
 Phases (each resumable; intermediate files under ``--work``, default ``.cache/perception_transfer/``):
 
@@ -243,14 +243,10 @@ def phase_validate(args, work: Path) -> None:
     and top-1 on the sample photos."""
     from hfmech.hub.files import write_json_atomic
     from hfmech.perception.transfer import DEFAULT_JUDGES, load_judges
-    from hfmech.vision.mobilenet import (
-        CORAL_MODELS,
-        coral_file,
-        emulate_uint8_activations,
-        normalize,
-        preprocess,
-    )
+    from hfmech.vision.convert_mobilenet import emulate_uint8_activations
+    from hfmech.vision.modeling_mobilenet import normalize, preprocess
     from hfmech.vision.tflite_reader import read_tflite, run_reference
+    from hfmech.vision.zoo_coral import CORAL_MODELS, coral_file
 
     photos = sorted(p for p in IMAGES.iterdir() if p.suffix.lower() in (".jpg", ".png"))
     judges = load_judges(DEFAULT_JUDGES)

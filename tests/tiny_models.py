@@ -15,7 +15,10 @@ def tiny_effnet():
     """A tiny random EfficientNet-Lite (layer stage3, presets shallow/deep, 10 labels, 64 px) for dream tests."""
     import torch
 
-    from hfmech.vision.efficientnet_lite import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
+    from hfmech.vision.modeling_efficientnet_lite import (
+        EfficientNetLiteConfig,
+        EfficientNetLiteForImageClassification,
+    )
 
     torch.manual_seed(0)
     config = EfficientNetLiteConfig(

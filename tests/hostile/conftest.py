@@ -22,7 +22,10 @@ from hfmech.errors import HfmechError
 
 
 def tiny_effnet(num_labels: int = 10, image_size: int = 32, seed: int = 0):
-    from hfmech.vision.efficientnet_lite import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
+    from hfmech.vision.modeling_efficientnet_lite import (
+        EfficientNetLiteConfig,
+        EfficientNetLiteForImageClassification,
+    )
 
     torch.manual_seed(seed)
     config = EfficientNetLiteConfig(
@@ -38,7 +41,7 @@ def tiny_effnet(num_labels: int = 10, image_size: int = 32, seed: int = 0):
 
 def tiny_vgg():
     from hfmech.style.random_networks import random_vgg_config
-    from hfmech.vision.vgg import random_vgg
+    from hfmech.vision.modeling_vgg import random_vgg
 
     return random_vgg(random_vgg_config(seed=0, block_channels=[4, 8, 8, 16, 16]))
 

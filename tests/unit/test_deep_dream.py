@@ -23,8 +23,11 @@ from hfmech.dream.gradients import (
     objective_gradient,
 )
 from hfmech.dream.param import FourierImage
-from hfmech.vision.efficientnet_lite import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
 from hfmech.vision.features import FeatureExtractor, UnknownLayerError
+from hfmech.vision.modeling_efficientnet_lite import (
+    EfficientNetLiteConfig,
+    EfficientNetLiteForImageClassification,
+)
 
 
 def tiny_effnet(**dream) -> EfficientNetLiteForImageClassification:

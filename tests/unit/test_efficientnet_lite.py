@@ -34,7 +34,8 @@ def _import(name: str):
         return importlib.import_module(name)
 
 
-E = _import("hfmech.vision.efficientnet_lite")
+E = _import("hfmech.vision.modeling_efficientnet_lite")
+C = _import("hfmech.vision.convert_efficientnet_lite")
 labels_mod = _import("hfmech.vision.labels")
 zoo = _import("hfmech.hub.zoo")
 
@@ -264,7 +265,7 @@ def test_converter_round_trip():
     upstream = to_upstream_layout(source)
     assert "_blocks.0._depthwise_conv.weight" in upstream and "_blocks.0._expand_conv.weight" not in upstream
     assert "_blocks.1._expand_conv.weight" in upstream and "_fc.weight" in upstream
-    converted = E.convert_upstream_state_dict(upstream, source.config)
+    converted = C.convert_upstream_state_dict(upstream, source.config)
     target = E.EfficientNetLiteForImageClassification(tiny_config()).eval()
     target.load_state_dict(converted, strict=True)
     x = torch.randn(2, 3, 64, 64)
@@ -272,7 +273,7 @@ def test_converter_round_trip():
         assert torch.equal(target(pixel_values=x).logits, source(pixel_values=x).logits)
     # a DataParallel "module." prefix is accepted
     prefixed = {f"module.{k}": v for k, v in upstream.items()}
-    assert set(E.convert_upstream_state_dict(prefixed, source.config)) == set(converted)
+    assert set(C.convert_upstream_state_dict(prefixed, source.config)) == set(converted)
 
 
 def test_converter_errors_are_explicit():
@@ -282,15 +283,15 @@ def test_converter_errors_are_explicit():
     del broken["_blocks.2._project_conv.weight"]
     broken["_blocks.2._se_reduce.weight"] = torch.zeros(1)
     broken["_fc.weight"] = torch.zeros(5, 48)
-    with pytest.raises(E.CheckpointConversionError) as err:
-        E.convert_upstream_state_dict(broken, source.config)
+    with pytest.raises(C.CheckpointConversionError) as err:
+        C.convert_upstream_state_dict(broken, source.config)
     message = str(err.value)
     assert "missing (1): blocks.2.project.conv.weight" in message
     assert "unexpected (1): _blocks.2._se_reduce.weight" in message
     assert "_fc.weight -> classifier.weight: checkpoint (5, 48), model (7, 48)" in message
     # only BN counters may be absent
     no_counters = {k: v for k, v in upstream.items() if not k.endswith("num_batches_tracked")}
-    assert "stem.bn.num_batches_tracked" in E.convert_upstream_state_dict(no_counters, source.config)
+    assert "stem.bn.num_batches_tracked" in C.convert_upstream_state_dict(no_counters, source.config)
 
 
 def test_load_upstream_checkpoint(tmp_path, monkeypatch):
@@ -301,13 +302,13 @@ def test_load_upstream_checkpoint(tmp_path, monkeypatch):
     ).eval()
     path = tmp_path / "lite0.pth"
     torch.save(to_upstream_layout(reference), path)
-    model = E.load_upstream_checkpoint(path, "lite0")
+    model = C.load_upstream_checkpoint(path, "lite0")
     assert not model.training and model.config.id2label[88] == "macaw"
     x = torch.randn(1, 3, 96, 96)
     with torch.no_grad():
         assert torch.equal(model(pixel_values=x).logits, reference(pixel_values=x).logits)
-    with pytest.raises(E.CheckpointConversionError):
-        E.load_upstream_checkpoint(path, "lite2")
+    with pytest.raises(C.CheckpointConversionError):
+        C.load_upstream_checkpoint(path, "lite2")
 
 
 # ---------------------------------------------------------------------------------------------------------- pre/post

@@ -7,14 +7,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hfmech.vision.efficientnet_lite import CheckpointConversionError
-from hfmech.vision.mobilenet import (
-    ConvAct,
-    MobileNetConfig,
-    MobileNetForImageClassification,
+from hfmech.vision.convert_efficientnet_lite import CheckpointConversionError
+from hfmech.vision.convert_mobilenet import (
     config_from_tflite,
     convert_tflite_graph,
     emulate_uint8_activations,
+)
+from hfmech.vision.modeling_mobilenet import (
+    ConvAct,
+    MobileNetConfig,
+    MobileNetForImageClassification,
     make_divisible,
     normalize,
 )

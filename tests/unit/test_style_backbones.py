@@ -15,17 +15,14 @@ from hfmech.style.random_networks import (
     random_multiscale,
     random_vgg_config,
 )
-from hfmech.vision.features import FeatureExtractor, available_layers
-from hfmech.vision.vgg import (
-    HED_MEAN_BGR,
+from hfmech.vision.convert_vgg import (
     VGGCheckpointError,
-    VGGConfig,
-    VGGModel,
     load_hed_h5,
     load_torchvision_checkpoint,
-    random_vgg,
     read_hed_h5,
 )
+from hfmech.vision.features import FeatureExtractor, available_layers
+from hfmech.vision.modeling_vgg import HED_MEAN_BGR, VGGConfig, VGGModel, random_vgg
 
 TINY = [4, 8, 8, 16, 16]
 

@@ -13,7 +13,7 @@ from hfmech.style import StyleParameterError, StyleTransferPipeline, StyleWeight
 from hfmech.style.random_networks import random_vgg_config
 from hfmech.vision.features import UnknownLayerError
 from hfmech.vision.image_io import ImageDecodeError, ImageNotFoundError
-from hfmech.vision.vgg import random_vgg
+from hfmech.vision.modeling_vgg import random_vgg
 
 FAST = {"size": 48, "steps": 2, "seed": 0, "progress": False}
 

@@ -21,7 +21,7 @@ from hfmech.style.losses import (
 )
 from hfmech.style.random_networks import RandomMultiscaleConfig, RandomMultiscaleModel, random_vgg_config
 from hfmech.vision.image_io import image_to_tensor
-from hfmech.vision.vgg import random_vgg
+from hfmech.vision.modeling_vgg import random_vgg
 
 TINY = [4, 8, 8, 16, 16]
 FAST = {"size": 48, "steps": 12, "seed": 0, "progress": False}

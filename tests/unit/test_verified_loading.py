@@ -7,7 +7,7 @@ from tiny_models import tiny_effnet
 from transformers import AutoModel
 
 from hfmech.errors import HfmechError, WeightsError
-from hfmech.vision.efficientnet_lite import EfficientNetLiteForImageClassification
+from hfmech.vision.modeling_efficientnet_lite import EfficientNetLiteForImageClassification
 
 
 def _rename_in_header(path, old: str, new: str) -> None:

@@ -15,7 +15,10 @@ import hfmech
 from hfmech.dream import DeepDreamPipeline
 from hfmech.hub import cards, zoo
 from hfmech.hub.cards import CardTemplateError, render_card
-from hfmech.vision.efficientnet_lite import EfficientNetLiteConfig, EfficientNetLiteForImageClassification
+from hfmech.vision.modeling_efficientnet_lite import (
+    EfficientNetLiteConfig,
+    EfficientNetLiteForImageClassification,
+)
 
 
 def test_build_writes_a_hub_ready_folder_once(tiny_zoo):
