@@ -13,6 +13,9 @@ interpolation, and attribute vectors (Spearman ρ of the decoded attribute over 
   ``--sketches`` test drawings, ``z + α v`` for α ∈ {−2, −1.5, …, 2} is decoded (temperature 0.1, same seed for
   every α) and Spearman's ρ between α and the decoded attribute is computed; we report the median over drawings and
   the fraction with ρ ≥ 0.9.
+- **Analogies** ``a : b :: c : ?`` where ``b`` is a known edit of ``a`` — stretched ×1.6 horizontally, or with an
+  underline stroke added — and ``c`` another test drawing: success when the edited attribute (aspect, stroke count)
+  of ``decode(z_c + z_b − z_a)`` exceeds that of ``decode(z_c)`` (same seed); ``--pairs`` triples each.
 
 Writes ``latent.json`` (vectors + numbers + a one-line summary) into the weights folder the zoo entry reads, and
 prints the JSON. ``--write-examples`` rewrites ``hfmech/sketch/examples.json`` from the test split.
@@ -224,17 +227,54 @@ def main(argv=None) -> int:
         vectors[name] = {"vector": [round(float(x), 6) for x in v], "definition": f.__name__}
         print(name, json.dumps(attrs[name]), flush=True)
 
+    # ---- analogies: a : b :: c : ?, with b a known edit of a; success = the edit's attribute moves the same way on c
+    def stretch(d):
+        out = np.array(d, dtype=np.float32, copy=True)
+        out[:, 0] *= 1.6
+        return out
+
+    def underline(d):
+        xy = np.cumsum(np.asarray(d, dtype=np.float64)[:, :2], axis=0)
+        (x0, _), (x1, y1) = xy.min(0), xy.max(0)
+        pad = 0.1 * max(x1 - x0, 1.0)
+        end = xy[-1]
+        bar = [[x0 - end[0], y1 + pad - end[1], 0.0], [x1 - x0, 0.0, 1.0]]
+        return np.vstack([d, np.asarray(bar, np.float32)])
+
+    analogies = {}
+    for name, edit, f in (
+        ("stretch x1.6 (aspect)", stretch, aspect),
+        ("underline (+1 stroke)", underline, n_strokes),
+    ):
+        triples = [tuple(rng.choice(len(test), 2, replace=False)) for _ in range(a.pairs)]
+        za_ = pipe.encode_many([test[i] for i, _ in triples])
+        zb_ = pipe.encode_many([edit(test[i]) for i, _ in triples])
+        zc_ = pipe.encode_many([test[j] for _, j in triples])
+        from hfmech.latent import analogy as latent_analogy
+
+        d = pipe.decode(latent_analogy(za_, zb_, zc_), **dec)
+        base = pipe.decode(zc_, **dec)
+        wins = [f(x.strokes) > f(y.strokes) for x, y in zip(d, base, strict=True)]
+        analogies[name] = {"triples": a.pairs, "success": float(np.mean(wins))}
+        print(name, json.dumps(analogies[name]), flush=True)
+
     summary = (
         f"slerp decodes move monotonically between the ends in {100 * interp['monotone_slerp']:.1f} % of steps "
         f"(naive stroke interpolation {100 * interp['monotone_naive']:.1f} %), and their L_R under the model is "
         f"{interp['r_loss_slerp_intermediates']:.3f} vs {interp['r_loss_naive_intermediates']:.3f} for naive "
         f"intermediates ({interp['r_loss_test_drawings']:.3f} for real test drawings; {a.pairs} test pairs, "
         f"{a.steps} steps); attribute vectors, median Spearman rho over alpha in [-2, 2] across {a.sketches} test "
-        "drawings: " + ", ".join(f"{k} {v['median_rho']:.2f}" for k, v in attrs.items()) + "."
+        "drawings: "
+        + ", ".join(f"{k} {v['median_rho']:.2f}" for k, v in attrs.items())
+        + "; analogies a:b::c:? with b a known edit of a (success = the edited attribute of decode(z_c + z_b - z_a) "
+        + "exceeds that of decode(z_c)): "
+        + ", ".join(f"{k} {100 * v['success']:.0f} %" for k, v in analogies.items())
+        + "."
     )
     result = {
         "interpolation": interp,
         "attribute_rho": attrs,
+        "analogies": analogies,
         "attributes": vectors,
         "settings": vars(a),
         "seconds": round(time.time() - t0, 1),

@@ -1,0 +1,70 @@
+"""The sketch Space in headless Chromium: draw strokes with real mouse events on the canvas, reconstruct, and see
+the result (a tiny random sketch-rnn, so the test needs no trained weights)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from space_testing import served
+
+from hfmech.sketch.modeling_sketch_rnn import SketchRNNConfig, SketchRNNModel
+
+
+@pytest.fixture(scope="module")
+def space_url(tmp_path_factory):
+    pytest.importorskip("gradio")
+    from hfmech.sketch.space import build_demo
+
+    torch.manual_seed(0)
+    cfg = SketchRNNConfig.from_preset("cpu-small", enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3)
+    cfg.max_seq_len = 60
+    cfg.scale_factor = 10.0
+    cfg.sketch_vae = {"canvas": 100.0}
+    folder = tmp_path_factory.mktemp("tiny-sketch-space")
+    SketchRNNModel(cfg).save_pretrained(folder)
+    with served(build_demo(model=str(folder))) as url:
+        yield url
+
+
+def _draw(page, points):
+    box = page.locator("#sketch-canvas").bounding_box()
+    x0, y0 = box["x"], box["y"]
+    page.mouse.move(x0 + points[0][0], y0 + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x0 + x, y0 + y, steps=4)
+    page.mouse.up()
+
+
+def test_draw_with_the_mouse_and_reconstruct(browser, space_url, tmp_path):
+    page = browser.new_page()
+    try:
+        page.goto(space_url, wait_until="domcontentloaded")
+        page.locator("#sketch-canvas").wait_for(state="visible", timeout=60_000)
+        _draw(page, [(40, 40), (120, 60), (200, 160)])
+        _draw(page, [(60, 200), (180, 210)])
+        sent = page.locator("#sketch-strokes textarea").input_value()
+        strokes = json.loads(sent)
+        assert len(strokes) == 2 and len(strokes[0][0]) >= 3, sent
+        page.locator("#sketch-reconstruct").click()
+        page.locator("#sketch-recon img").first.wait_for(state="visible", timeout=60_000)
+        page.locator("#sketch-input img").first.wait_for(state="visible", timeout=60_000)
+        assert page.locator(".toast-body.error").count() == 0, "the page shows an error toast"
+        page.screenshot(path=str(tmp_path / "sketch-space.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_reconstruct_without_drawing_shows_our_message(browser, space_url):
+    page = browser.new_page()
+    try:
+        page.goto(space_url, wait_until="domcontentloaded")
+        page.locator("#sketch-reconstruct").wait_for(state="visible", timeout=60_000)
+        page.locator("#sketch-reconstruct").click()
+        toast = page.locator(".toast-body.error").first
+        toast.wait_for(state="visible", timeout=30_000)
+        assert "Draw something" in toast.inner_text()
+    finally:
+        page.close()
