@@ -1,4 +1,5 @@
-"""Robust image loading and saving shared by every image mechanism in hfmech.
+"""Robust image loading shared by every image mechanism in hfmech (saving: :mod:`.image_save`; PIL ↔ torch and
+resizing: :mod:`.pixels` — both importable from here too).
 
 Users feed arbitrary files to the DeepDream / style-transfer pipelines, the CLI and the Gradio
 Spaces. This module turns any of them into a plain 8-bit RGB :class:`PIL.Image.Image`, or raises a
@@ -22,9 +23,8 @@ Contract
   Messages name the input, say what is wrong and what to do about it. Invalid *arguments*
   (``max_pixels=0``, an unknown ``on_too_large``) raise a plain ``ValueError``; a source of an
   unsupported Python type raises ``TypeError``.
-* :func:`save_image_atomic` writes to a temporary file in the destination directory and
-  ``os.replace``-s it into place, so readers never see a half-written file and an existing file is
-  untouched when anything fails.
+* :func:`~hfmech.vision.image_save.save_image_atomic` writes through :func:`hfmech.hub.files.atomic_path`, so
+  readers never see a half-written file and an existing file is untouched when anything fails.
 
 Conversion rules (documented fallbacks)
 ---------------------------------------
@@ -83,17 +83,15 @@ import urllib.parse
 import urllib.request
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..errors import HfmechError
-from ..hub.files import atomic_path
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 __all__ = [
     "DEFAULT_BOMB_PIXELS",
@@ -139,28 +137,6 @@ SUPPORTED_INPUT_FORMATS: tuple[str, ...] = (
     "AVIF",
     "HEIF",
 )
-
-SAVE_SUFFIXES = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".bmp": "BMP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".gif": "GIF",
-}
-_FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF"}
-# Modes each output format stores as they are; any other mode is converted first.
-_SAVE_MODES = {
-    "PNG": {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"},
-    "JPEG": {"L", "RGB", "CMYK"},
-    "WEBP": {"RGB", "RGBA"},
-    "BMP": {"1", "L", "P", "RGB", "RGBA"},
-    "TIFF": {"1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr", "I", "I;16", "I;16B", "F", "LAB"},
-    "GIF": {"1", "L", "P", "RGB", "RGBA"},
-}
-_ALPHA_SAVE_FORMATS = {"PNG", "WEBP", "BMP", "TIFF", "GIF"}
 
 _I16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 _ALPHA_MODES = ("RGBA", "LA", "La", "RGBa", "PA")
@@ -855,175 +831,6 @@ def _from_array(arr: np.ndarray, c: _Ctx) -> Image.Image:
     return _finish(image, c, from_file=False)
 
 
-# --------------------------------------------------------------------------------------------
-# Tensors
-# --------------------------------------------------------------------------------------------
-
-
-def image_to_tensor(image: Image.Image) -> torch.Tensor:
-    """Convert a PIL image to a float32 tensor of shape ``(1, 3, H, W)`` with values in ``[0, 1]``.
-
-    Non-RGB modes are converted with the same rules as :func:`load_image` (alpha composited on
-    white, 16-bit scaled by 257, ...), but no EXIF orientation or size limit is applied: use
-    :func:`load_image` for untrusted inputs. The image is not modified. ``uint8`` values ``v`` map
-    to ``v / 255`` exactly as float32, so :func:`tensor_to_image` inverts this exactly.
-    """
-    import torch
-
-    if not isinstance(image, Image.Image):
-        raise TypeError(f"image_to_tensor() expects a PIL.Image.Image, got {type(image).__qualname__}")
-    name = "<PIL.Image input>"
-    _load(image, _Ctx(name, DEFAULT_MAX_PIXELS, "downscale", DEFAULT_BOMB_PIXELS))
-    rgb = _to_rgb(image, name)
-    arr = np.array(rgb, dtype=np.uint8, copy=True)  # (H, W, 3)
-    tensor = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).to(torch.float32) / 255.0
-    return tensor.contiguous()
-
-
-def tensor_to_image(t: torch.Tensor) -> Image.Image:
-    """Convert a float tensor of shape ``(3, H, W)`` or ``(1, 3, H, W)`` in ``[0, 1]`` to an RGB image.
-
-    Values are clamped to ``[0, 1]`` (so ``+inf`` -> 255, ``-inf`` -> 0), multiplied by 255 and
-    *rounded* (half to even) to ``uint8``. The tensor may live on any device and require grad; it
-    is not modified.
-
-    Raises:
-        TypeError: not a tensor, or not a floating-point dtype (integer tensors are ambiguous).
-        ValueError: wrong shape, a batch of more than one image, no pixels, or NaN values.
-    """
-    import torch
-
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"tensor_to_image() expects a torch.Tensor, got {type(t).__qualname__}")
-    shape = tuple(t.shape)
-    if t.ndim == 4:
-        if shape[0] != 1:
-            raise ValueError(f"expected a single image (1, 3, H, W), got a batch of shape {shape}; pass t[i]")
-        t = t[0]
-    if t.ndim != 3 or t.shape[0] != 3:
-        raise ValueError(f"expected a tensor of shape (3, H, W) or (1, 3, H, W), got {shape}")
-    if not t.is_floating_point():
-        raise TypeError(
-            f"expected a floating-point tensor with values in [0, 1], got dtype {t.dtype}; "
-            "for 0..255 integers use (t.float() / 255)"
-        )
-    if t.shape[1] == 0 or t.shape[2] == 0:
-        raise ValueError(f"the tensor has no pixels (shape {shape})")
-    x = t.detach().to(device="cpu", dtype=torch.float32)
-    if torch.isnan(x).any():
-        raise ValueError("the tensor contains NaN values; cannot convert it to an image")
-    arr = (x.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
-    return Image.fromarray(arr)
-
-
-# --------------------------------------------------------------------------------------------
-# Resizing and saving
-# --------------------------------------------------------------------------------------------
-
-
-def resize_max_side(image: Image.Image, max_side: int) -> Image.Image:
-    """Return a copy of ``image`` whose longer side is at most ``max_side`` pixels.
-
-    Never upscales (an image already small enough is returned as an unmodified copy). Uses Lanczos
-    and keeps the aspect ratio (the shorter side is rounded, at least 1). Palette (``P``/``PA``)
-    and bilevel (``1``) images are converted to RGB(A)/L first so that Lanczos applies; other
-    modes are kept. ``image`` is not modified.
-    """
-    if not isinstance(image, Image.Image):
-        raise TypeError(f"resize_max_side() expects a PIL.Image.Image, got {type(image).__qualname__}")
-    _check_positive_int("max_side", max_side)
-    w, h = image.size
-    long_side = max(w, h)
-    if long_side <= max_side:
-        return image.copy()
-    scale = max_side / long_side
-    size = (max_side, max(1, round(h * scale))) if w >= h else (max(1, round(w * scale)), max_side)
-    src = image
-    if image.mode in ("P", "PA"):
-        src = image.convert("RGBA" if _has_alpha(image) else "RGB")
-    elif image.mode == "1":
-        src = image.convert("L")
-    return src.resize(size, Image.Resampling.LANCZOS)
-
-
-def save_image_atomic(
-    image: Image.Image, path: str | os.PathLike[str], format: str | None = None, **save_kwargs: Any
-) -> Path:
-    """Write ``image`` to ``path`` atomically and return the path.
-
-    The format comes from ``format`` (``"PNG"``, ``"JPEG"``/``"JPG"``, ``"WEBP"``, ``"BMP"``,
-    ``"TIFF"``/``"TIF"``, ``"GIF"``) or, when ``None``, from the suffix (``.png .jpg .jpeg .webp
-    .bmp .tif .tiff .gif``, case-insensitive); anything else raises ``ValueError`` before any file
-    is touched. Modes the format cannot store are converted: formats without alpha (JPEG) get
-    alpha composited on white; 16-bit/float modes are scaled as in :func:`load_image`.
-    ``save_kwargs`` go to ``PIL.Image.Image.save`` (e.g. ``quality=95``).
-
-    Written through :func:`hfmech.hub.files.atomic_path` (temporary sibling, fsync, permission bits kept,
-    ``os.replace``, directory fsync): on any failure a file already at ``path`` is left untouched.
-
-    Raises:
-        TypeError: ``image`` is not a PIL image.
-        ValueError: unknown format or suffix.
-        FileNotFoundError: the destination directory does not exist.
-        NotADirectoryError / IsADirectoryError: the parent is a file / ``path`` is a directory.
-    """
-    if not isinstance(image, Image.Image):
-        raise TypeError(f"save_image_atomic() expects a PIL.Image.Image, got {type(image).__qualname__}")
-    path = Path(os.path.expanduser(os.fspath(path)))
-    fmt = _resolve_save_format(path, format)
-    parent = path.parent
-    if not parent.exists():
-        raise FileNotFoundError(
-            f"Cannot save {str(path)!r}: the directory {str(parent)!r} does not exist. Create it first "
-            "(e.g. Path(...).mkdir(parents=True, exist_ok=True))."
-        )
-    if not parent.is_dir():
-        raise NotADirectoryError(f"Cannot save {str(path)!r}: {str(parent)!r} is not a directory.")
-    if path.is_dir():
-        raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a directory; pass a file path.")
-
-    out = _prepare_for_save(image, fmt)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        out.save(fh, format=fmt, **save_kwargs)
-    return path
-
-
-def _resolve_save_format(path: Path, format: str | None) -> str:
-    supported = ", ".join(sorted(SAVE_SUFFIXES))
-    if format is not None:
-        fmt = _FORMAT_ALIASES.get(str(format).upper(), str(format).upper())
-        if fmt not in _SAVE_MODES:
-            raise ValueError(f"unsupported output format {format!r}; use one of {sorted(_SAVE_MODES)}")
-        return fmt
-    suffix = path.suffix.lower()
-    if suffix not in SAVE_SUFFIXES:
-        raise ValueError(
-            f"cannot infer the image format of {str(path)!r} from its suffix {path.suffix!r}; "
-            f"use one of {supported} or pass format=..."
-        )
-    return SAVE_SUFFIXES[suffix]
-
-
-def _prepare_for_save(image: Image.Image, fmt: str) -> Image.Image:
-    if image.mode in _SAVE_MODES[fmt] and not (fmt == "JPEG" and _has_alpha(image)):
-        return image
-    if fmt in _ALPHA_SAVE_FORMATS and _has_alpha(image):
-        src = image.convert("LA") if image.mode == "La" else image
-        return src.convert("RGBA")
-    return _to_rgb(image, "<image to save>")
-
-
-def normalize_pixels(pixels, config, size: int | None = None):
-    """A classifier's input from RGB ``pixels (B, 3, H, W)`` in ``[0, 1]``: resized (antialiased bilinear,
-    differentiable) to ``size × size`` when ``size`` is given and differs, then ``(x - config.image_mean) /
-    config.image_std``."""
-    import torch
-    import torch.nn.functional as F
-
-    if size is not None and tuple(pixels.shape[-2:]) != (int(size), int(size)):
-        pixels = F.interpolate(
-            pixels, size=(int(size), int(size)), mode="bilinear", align_corners=False, antialias=True
-        )
-    mean = torch.as_tensor(config.image_mean, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
-    std = torch.as_tensor(config.image_std, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
-    return (pixels - mean) / std
+# the pixel and save helpers live in their own modules; importable from here as before
+from .image_save import SAVE_SUFFIXES, save_image_atomic  # noqa: E402, F401
+from .pixels import image_to_tensor, normalize_pixels, resize_max_side, tensor_to_image  # noqa: E402, F401
