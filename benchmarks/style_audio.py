@@ -27,41 +27,34 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
-from common import machine_info  # noqa: E402  (benchmarks/common.py, beside this script)
+from baselines.audio_style_scipy import scipy_baseline  # noqa: E402
+from common import machine_info, timed  # noqa: E402  (benchmarks/common.py, beside this script)
 
 import hfmech  # noqa: E402,F401
 from hfmech.hub import load_pipeline  # noqa: E402
 from hfmech.hub.files import write_json_atomic  # noqa: E402
 from hfmech.style import demo_sounds  # noqa: E402
 from hfmech.style.audio import griffin_lim, magnitude_from_log  # noqa: E402
-from hfmech.style.pipeline_audio_style_transfer import content_loss, gram_matrix, style_loss  # noqa: E402
 from hfmech.style.space_audio import DEFAULT_N_FILTERS, DEFAULT_STEPS, SPACE_GRIFFIN_LIM  # noqa: E402
 
 MODEL = "random-audio-conv"
 SR = 22050
 
 
-def timed(fn):
-    start = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - start
-
-
 def run_pipeline(pipe, content, style, seconds, **settings) -> dict:
     """One pipeline call, timed; Griffin-Lim timed again alone on the result to split the total."""
-    result, total = timed(
+    result, total, _ = timed(
         lambda: pipe(content, style=style, seed=0, progress=False, return_spectrograms=True, **settings)
     )
     magnitude = magnitude_from_log(torch.from_numpy(result["spectrogram"]))
     c = pipe.model.config
-    _, gl_time = timed(
+    _, gl_time, _ = timed(
         lambda: griffin_lim(
             magnitude,
             c.n_fft,
@@ -86,45 +79,6 @@ def run_pipeline(pipe, content, style, seconds, **settings) -> dict:
     }
 
 
-def scipy_baseline(pipe, content, style, steps: int, content_weight: float) -> dict:
-    """The notebook's optimiser: scipy L-BFGS-B on the same torch loss, same noise start (seed 0)."""
-    from scipy.optimize import minimize
-
-    inputs = pipe.preprocess(content, style=style)
-    model = pipe.model
-    with torch.no_grad():
-        content_features = model(inputs["content"])
-        style_gram = gram_matrix(model(inputs["style"]), inputs["style"].shape[-1])
-    n_frames = inputs["content"].shape[-1]
-    shape = inputs["content"].shape
-    x0 = (torch.randn(shape, generator=torch.Generator().manual_seed(0)) * 1e-3).double().numpy().ravel()
-    history = []
-
-    def loss_and_grad(flat):
-        x = torch.from_numpy(flat.reshape(shape)).float().requires_grad_(True)
-        features = model(x)
-        loss = style_loss(features, n_frames, style_gram) + content_weight * content_loss(
-            features, content_features
-        )
-        loss.backward()
-        history.append(loss.item())
-        return loss.item(), x.grad.double().numpy().ravel()
-
-    result, seconds = timed(
-        lambda: minimize(
-            loss_and_grad, x0, jac=True, method="L-BFGS-B", options={"maxiter": steps, "maxcor": 10}
-        )
-    )
-    return {
-        "seconds_optimisation": seconds,
-        "evaluations": len(history),
-        "iterations": int(result.nit),
-        "loss_start": history[0],
-        "loss_end": float(result.fun),
-        "message": str(result.message),
-    }
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "style_audio.json"))
@@ -137,7 +91,7 @@ def main(argv=None) -> int:
 
     content = (demo_sounds.melody(seconds), SR)
     style = (demo_sounds.rain(seconds), SR)
-    pipe, load_seconds = timed(lambda: load_pipeline("audio-style-transfer", MODEL))
+    pipe, load_seconds, _ = timed(lambda: load_pipeline("audio-style-transfer", MODEL))
     paper = {"steps": steps, "griffin_lim_iters": gl_iters, "content_weight": 1e-2, "n_filters": None}
     space = {"steps": min(DEFAULT_STEPS, steps), "n_filters": DEFAULT_N_FILTERS, **SPACE_GRIFFIN_LIM}
 
