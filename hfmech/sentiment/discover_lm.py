@@ -239,6 +239,55 @@ def _discover_cmd(args) -> None:
     print("best:", json.dumps(best))
 
 
+def best_single_units(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every unit (column of ``X`` ``(N, U)``): the best train accuracy over all cut points and both
+    polarities, that polarity ``(U,)`` and the threshold (midpoint of the cut) ``(U,)``. Vectorised exact search."""
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y)
+    n, u = X.shape
+    order = np.argsort(X, axis=0, kind="stable")
+    pos_below = np.vstack([np.zeros((1, u)), np.cumsum(y[order], 0)])  # positives among the k lowest
+    k = np.arange(n + 1)[:, None]
+    acc_up = ((k - pos_below) + (y.sum() - pos_below)) / n  # polarity +1: positive above the cut
+    best_up, best_down = acc_up.max(0), (1 - acc_up).max(0)
+    cut = np.where(best_up >= best_down, acc_up.argmax(0), (1 - acc_up).argmax(0))
+    xs = np.take_along_axis(X, order, 0)
+    cols = np.arange(u)
+    lo = np.where(cut > 0, xs[np.maximum(cut - 1, 0), cols], xs[0] - 1)
+    hi = np.where(cut < n, xs[np.minimum(cut, n - 1), cols], xs[-1] + 1)
+    return np.maximum(best_up, best_down), np.where(best_up >= best_down, 1, -1), (lo + hi) / 2
+
+
+def _scan_cmd(args) -> None:
+    """The upper bound of any unit of a candidate: every unit's best threshold on train, its accuracy on dev."""
+    feats = Path(args.feats)
+    rows = []
+    for name in args.configs.split(","):
+        arrays = {
+            s: np.load(feats / f"sst2-{s}" / f"{name}.npy", mmap_mode="r") for s in ("train", "dev", "test")
+        }
+        labels = {s: np.load(feats / f"sst2-{s}" / "labels.npy") for s in arrays}
+        layers = [int(x) for x in args.layers.split(",")] if args.layers else range(arrays["train"].shape[1])
+        for L in layers:
+            acc, pol, thr = best_single_units(arrays["train"][:, L], labels["train"])
+            scores = {
+                s: ((pol * (np.asarray(arrays[s][:, L], np.float32) - thr) > 0) == labels[s][:, None]).mean(0)
+                for s in ("dev", "test")
+            }
+            best = int(np.argmax(scores["dev"]))
+            rec = {
+                "config": name,
+                "layer": L,
+                "best_dev_unit": best,
+                "bd_train": float(acc[best]),
+                "bd_dev": float(scores["dev"][best]),
+                "bd_test": float(scores["test"][best]),
+            }
+            rows.append(rec)
+            print(json.dumps(rec), flush=True)
+            Path(args.out).write_text(json.dumps(rows, indent=1))
+
+
 def unit_scale(values: np.ndarray, labels: np.ndarray, polarity: int, threshold: float) -> float:
     """Slope ``s`` of the single-unit logistic fit ``P(positive) = σ(s·polarity·(value − threshold))`` on train
     (no intercept: the threshold is the decision point; unregularised)."""
@@ -347,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--C", default=None, help="comma list of C values (default: the paper's grid)")
     d.set_defaults(func=_discover_cmd)
+    sc = sub.add_parser("scan", help="upper bound: every unit's best threshold on train, accuracy on dev")
+    sc.add_argument("--feats", required=True)
+    sc.add_argument("--out", required=True)
+    sc.add_argument("--configs", default="mlp-last,mlp-mean,residual-last,residual-mean")
+    sc.add_argument("--layers", default=None)
+    sc.set_defaults(func=_scan_cmd)
     c = sub.add_parser("calibrate", help="threshold, scale and accuracies of the chosen unit")
     c.add_argument("--feats", required=True)
     c.add_argument("--discovery", required=True)

@@ -298,3 +298,19 @@ def test_unit_scale_recovers_a_logistic_slope():
     x = rng.normal(0.3, 1.0, 20_000)
     y = (rng.random(20_000) < 1 / (1 + np.exp(-2.5 * -(x - 0.3)))).astype(int)  # polarity -1, slope 2.5
     assert unit_scale(x, y, -1, 0.3) == pytest.approx(2.5, rel=0.08)
+
+
+def test_best_single_units_finds_a_planted_unit_and_its_exact_threshold():
+    from hfmech.sentiment.discover_lm import best_single_units
+    from hfmech.sentiment.probe import single_unit_accuracy
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 400)
+    X = rng.normal(size=(400, 6)).astype(np.float32)
+    X[:, 4] = np.where(y == 1, -1.0, 1.0) + 0.8 * rng.normal(size=400)  # unit 4: high = negative
+    acc, pol, thr = best_single_units(X, y)
+    assert int(np.argmax(acc)) == 4 and pol[4] == -1
+    ref = single_unit_accuracy(X, y, X, y, 4, -1)  # the probe's exact search gives the same train accuracy
+    assert acc[4] == pytest.approx(ref.train_accuracy)
+    assert float(((-(X[:, 4] - thr[4]) > 0) == y).mean()) == pytest.approx(acc[4])
+    assert acc.min() >= 0.5  # the better polarity is never below chance on train
