@@ -26,7 +26,7 @@ Public API::
 
     neuron = pipeline("sentiment-neuron", model=hfmech.zoo.build(DEFAULT_MODEL))   # or a folder / Hub id
     out = neuron("A gripping film, wonderful acting.")
-    out  # {"label": "POSITIVE", "score": 0.93, "value": 0.41, "unit": 778, "calibrated": True, "trace": [...], ...}
+    out  # {"label": "POSITIVE", "score": 0.99, "value": -0.53, "unit": 451, "calibrated": True, "trace": [...], ...}
     neuron(["good", "bad"])                                   # a list of dicts
     neuron.generate("The movie", clamp=+1.0, seed=0)           # {"prompt", "text", "clamp", ...}
 
