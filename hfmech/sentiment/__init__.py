@@ -6,7 +6,7 @@ A byte-level multiplicative LSTM (:mod:`.modeling_mlstm`) trained to predict the
 ships hfmech's own trained weights.
 """
 
-from transformers import AutoModel
+from transformers import AutoModel, AutoModelForCausalLM
 
 from ..hub.mechanism import Mechanism, Task
 from . import zoo_mlstm, zoo_smollm2  # noqa: F401  (register the zoo entries)
@@ -16,7 +16,14 @@ from .generation import ClampError, generate, parse_clamp
 from .judge import JudgeUnavailableError, SentimentJudge, measure_steering
 from .lm_neuron import LMNeuronError, clamp_units, featurize, generate_clamped
 from .modeling_mlstm import MLSTMConfig, MLSTMForByteLM, MLSTMOutput, UnknownUnitError
-from .pipeline_sentiment_neuron import SentimentConfigError, SentimentNeuronPipeline, char_values
+from .pipeline_sentiment_neuron import (
+    DEFAULT_MODEL,
+    UNIT_ACCURACY_FLOOR,
+    SentimentConfigError,
+    SentimentNeuronPipeline,
+    char_values,
+    format_reading,
+)
 from .preprocessing import SentimentInputError, clean_text, preprocess
 from .probe import (
     ProbeInputError,
@@ -33,7 +40,15 @@ MECHANISM = Mechanism(
     package="sentiment",
     title="Sentiment neuron",
     paper="Radford, Jozefowicz & Sutskever 2017",
-    tasks=(Task("sentiment-neuron", SentimentNeuronPipeline, AutoModel, "text", default_model="mlstm-imdb"),),
+    tasks=(
+        Task(
+            "sentiment-neuron",
+            SentimentNeuronPipeline,
+            (AutoModelForCausalLM, AutoModel),  # a causal LM with a discovered unit, or the byte mLSTM
+            "text",
+            default_model=DEFAULT_MODEL,
+        ),
+    ),
     cli_commands=("sentiment", "sentiment-generate", "sentiment-train"),
     space="sentiment-neuron",
     docs="sentiment.md",
@@ -42,7 +57,10 @@ MECHANISM = Mechanism(
 )
 
 __all__ = [
+    "DEFAULT_MODEL",
     "MECHANISM",
+    "UNIT_ACCURACY_FLOOR",
+    "format_reading",
     "DatasetFileError",
     "JudgeUnavailableError",
     "LMNeuronError",

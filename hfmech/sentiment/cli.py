@@ -13,14 +13,11 @@ def _default_model() -> str:
 
 
 def sentiment(args) -> int:
+    from .pipeline_sentiment_neuron import format_reading
+
     pipe = load_pipeline_for_cli("sentiment-neuron", args.model)
-    out = pipe(args.text, unit=args.unit, return_trace=args.trace)
-    print(
-        f"{out['label']}  score={out['score']:.3f}  unit {out['unit']} ({out['state']}) = {out['value']:+.4f}"
-    )
-    if args.trace:
-        for ch, v in zip(out["text"], out["trace"]):
-            print(f"{ch!r}\t{v:+.4f}")
+    out = pipe(args.text, unit=args.unit, layer=args.layer, return_trace=args.trace, truncate=args.truncate)
+    print(format_reading(out, trace=args.trace))
     return 0
 
 
@@ -55,6 +52,7 @@ def sentiment_generate(args) -> int:
         temperature=args.temperature,
         seed=seed,
         clamp_on=args.clamp_on,
+        max_new_tokens=args.max_new_tokens,
     )
     print(out["prompt"] + out["text"])
     return 0
@@ -69,7 +67,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     se.add_argument(
         "--unit", type=int, default=None, help="unit to read (default: the model's sentiment unit)"
     )
-    se.add_argument("--trace", action="store_true", help="print the unit's value after every character")
+    se.add_argument("--layer", type=int, default=None, help="layer to read (causal LMs; default: the unit's)")
+    se.add_argument(
+        "--truncate",
+        action="store_true",
+        help="read the beginning of a text over the length limit instead of refusing",
+    )
+    se.add_argument(
+        "--trace", action="store_true", help="print the unit's value after every character or token"
+    )
     se.set_defaults(func=sentiment)
 
     sg = sub.add_parser("sentiment-generate", help="generate a review with the sentiment unit clamped")
@@ -84,9 +90,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="a number (sentiment unit, +: positive) or UNIT=VALUE (repeatable); default: no clamp",
     )
     sg.add_argument(
-        "--clamp-on", choices=["c", "h", "both"], default=None, help="default from the model config"
+        "--clamp-on",
+        choices=["c", "h", "both"],
+        default=None,
+        help="byte mLSTM only; default from the model config",
     )
-    sg.add_argument("--max-bytes", type=int, default=200)
+    sg.add_argument("--max-bytes", type=int, default=None, help="bytes to generate (byte mLSTM; default 200)")
+    sg.add_argument(
+        "--max-new-tokens", type=int, default=None, help="tokens to generate (causal LMs; default 48)"
+    )
     sg.add_argument("--temperature", type=float, default=1.0)
     add_seed_argument(sg, default=0)
     sg.set_defaults(func=sentiment_generate)
