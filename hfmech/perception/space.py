@@ -193,9 +193,9 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             """
             yield from _draw_stream(target, strokes, palette, steps, seed, model, progress, request)
 
-        def example(target, seed, progress=gr.Progress()):  # noqa: B008
+        def example(target, seed, progress=gr.Progress(), request: gr.Request = None):  # noqa: B008
             yield from _draw_stream(
-                target, DEFAULT_STROKES, DEFAULT_PALETTE, DEFAULT_STEPS, seed, model, progress
+                target, DEFAULT_STROKES, DEFAULT_PALETTE, DEFAULT_STEPS, seed, model, progress, request
             )
 
         preset.change(

@@ -7,7 +7,7 @@ audio half); if that module cannot be imported the tab shows a placeholder sayin
 A gallery of public-domain paintings sets the style with one click; clickable examples pair a photo with a painting.
 The handler is a generator: the optimisation runs in a worker thread (:func:`hfmech.ui.stream_run`) and the image
 reaches the page every few L-BFGS evaluations; Stop ends it at the next evaluation; the request time limit stops it
-with a message. Defaults (the "fast" preset: 192 px, 10 L-BFGS evaluations, vgg16-hed-trunk) keep a request short on
+with a message. Defaults (the "fast" preset: 192 px, 30 L-BFGS evaluations, vgg16-hed-trunk) keep a request short on
 a 2-core CPU. Inputs are downscaled (a documented fallback, not an error); uploads over the app's size limit are
 refused by Gradio. User errors reach the page as ``gr.Error`` messages.
 """
@@ -37,9 +37,9 @@ from ..vision.image_io import load_image, resize_max_side, tensor_to_image
 BACKBONES = ("vgg16-hed-trunk", "random-multiscale", "random-vgg")
 DEFAULT_BACKBONE = "vgg16-hed-trunk"
 DEFAULT_SIZE = 192
-DEFAULT_STEPS = 10
+DEFAULT_STEPS = 30
 #: name -> (size, L-BFGS steps per scale): "fast" is the form's default (measured in the Space README).
-PRESETS = {"fast": (DEFAULT_SIZE, DEFAULT_STEPS), "quality": (384, 60)}
+PRESETS = {"fast": (DEFAULT_SIZE, DEFAULT_STEPS), "quality": (384, 100)}
 MAX_INPUT_SIDE = 1024
 STREAM_EVERY = 2  # L-BFGS evaluations between two images sent to the page
 #: (file in hfmech/examples, caption): the public-domain paintings of the style gallery (ATTRIBUTION.md).
@@ -258,9 +258,20 @@ def build_image_tab() -> None:
             request=request,
         )
 
-    def example(content, style, progress=gr.Progress()):  # noqa: B008
+    def example(content, style, progress=gr.Progress(), request: gr.Request = None):  # noqa: B008
         yield from _stylize_stream(
-            content, style, DEFAULT_BACKBONE, DEFAULT_SIZE, DEFAULT_STEPS, 20.0, "no", 0, None, 0.5, progress
+            content,
+            style,
+            DEFAULT_BACKBONE,
+            DEFAULT_SIZE,
+            DEFAULT_STEPS,
+            20.0,
+            "no",
+            0,
+            None,
+            0.5,
+            progress,
+            request,
         )
 
     event = run.click(

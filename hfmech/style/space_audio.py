@@ -242,8 +242,8 @@ def build_audio_tab(model: str = DEFAULT_MODEL) -> None:
             content, style, steps, seconds, n_filters, content_weight, seed, model, progress, request
         )
 
-    def example(content, style, progress=gr.Progress()):  # noqa: B008
-        yield from _transfer_stream(content, style, model=model, progress=progress)
+    def example(content, style, progress=gr.Progress(), request: gr.Request = None):  # noqa: B008
+        yield from _transfer_stream(content, style, model=model, progress=progress, request=request)
 
     preset.change(
         lambda name: (DEFAULT_STEPS, DEFAULT_N_FILTERS) if name == "fast" else (QUALITY_STEPS, 4096),
