@@ -8,6 +8,8 @@ interpolation, and attribute vectors (Spearman ρ of the decoded attribute over 
   naive path (absolute points of both drawings resampled to one length and linearly interpolated, pen states from
   the nearer end). Plausibility: the model's L_R (eval mode, ``z = μ`` of the drawing itself) of the intermediate
   drawings, beside that of real test drawings — lower means more like the data the model knows.
+- **Reconstruction**: the decodes of ``z = μ`` of the first drawing of each pair; top-1 = the fraction whose nearest
+  input (same raster distance) among those ``--pairs`` drawings is their own.
 - **Attributes**: strokes (pen lifts), aspect (log width/height), ink (pen-down path length). For each, the vector
   is mean ``μ`` of the training drawings in the top quartile minus the bottom quartile (``hfmech.latent``); for
   ``--sketches`` test drawings, ``z + α v`` for α ∈ {−2, −1.5, …, 2} is decoded (temperature 0.1, same seed for
@@ -186,6 +188,13 @@ def main(argv=None) -> int:
     greedy = pipe.decode(zs, greedy=True)
     greedy_paths = [[d.strokes for d in greedy[k * a.steps : (k + 1) * a.steps]] for k in range(a.pairs)]
     naive = [naive_path(test[i], test[j], a.steps) for i, j in pairs]
+    # reconstruction: is each decode of z = μ nearer (blurred-raster L2) to its own input than to the others?
+    recon_in = [test[i] for i, _ in pairs]
+    recon_out = [d.strokes for d in pipe.decode(za, **dec)]
+    rin = [blurred(x) for x in recon_in]
+    dist = np.array([[np.linalg.norm(blurred(r) - x) for x in rin] for r in recon_out])
+    retrieval = float(np.mean(dist.argmin(1) == np.arange(len(recon_in))))
+    print(json.dumps({"reconstruction_top1": retrieval, "chance": 1 / len(recon_in)}), flush=True)
     interp = {
         "pairs": a.pairs,
         "steps": a.steps,
@@ -262,6 +271,8 @@ def main(argv=None) -> int:
         print(name, json.dumps(analogies[name]), flush=True)
 
     summary = (
+        f"reconstructions are nearest to their own input among {a.pairs} test drawings for "
+        f"{100 * retrieval:.0f} % of them (chance {100 / a.pairs:.0f} %); "
         f"slerp decodes move monotonically between the ends in {100 * interp['monotone_slerp']:.1f} % of steps "
         f"({100 * interp['monotone_slerp_greedy']:.1f} % decoded greedily; naive stroke interpolation "
         f"{100 * interp['monotone_naive']:.1f} %), and their L_R under the model is "
@@ -277,6 +288,7 @@ def main(argv=None) -> int:
     )
     result = {
         "interpolation": interp,
+        "reconstruction_top1": retrieval,
         "attribute_rho": attrs,
         "analogies": analogies,
         "attributes": vectors,
