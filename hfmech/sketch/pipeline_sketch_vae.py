@@ -15,6 +15,7 @@ Drawings longer than ``config.max_seq_len`` are simplified further (RDP with a g
 (``strokes`` stroke-3 in data units, ``svg``, ``image`` PIL). Latent helpers use :mod:`hfmech.latent`:
 :meth:`~SketchVAEPipeline.interpolate` (slerp by default, as the paper), :meth:`~SketchVAEPipeline.analogy`
 (``c + (b − a)``), :meth:`~SketchVAEPipeline.attribute_vector` and :meth:`~SketchVAEPipeline.attribute`.
+A decoder-only (``config.conditional = False``) model loads too; only :meth:`~SketchVAEPipeline.sample` applies.
 """
 
 from __future__ import annotations
@@ -131,8 +132,6 @@ class SketchVAEPipeline(ModelOnlyPipeline):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         cfg = self.model.config
-        if not cfg.conditional:
-            raise ModelConfigError("sketch-vae needs a conditional (encoder–decoder) sketch-rnn")
         sf = getattr(cfg, "scale_factor", None)
         if sf is None or not isinstance(sf, int | float) or not math.isfinite(sf) or sf <= 0:
             raise ModelConfigError(
@@ -199,6 +198,10 @@ class SketchVAEPipeline(ModelOnlyPipeline):
     # -------------------------------------------------------------------------------------- latent API
     @torch.no_grad()
     def _encode_normalised(self, drawings: list[np.ndarray]) -> torch.Tensor:
+        if not self.model.config.conditional:
+            raise SketchInputError(
+                "this sketch-rnn is decoder-only (unconditional): it has no encoder, only .sample() works"
+            )
         x, lengths = S.make_batch(drawings, max(len(d) for d in drawings))
         mu, _ = self.model.encode(torch.from_numpy(x).to(self.model.dtype), torch.from_numpy(lengths))
         return mu.float()
@@ -231,9 +234,7 @@ class SketchVAEPipeline(ModelOnlyPipeline):
         decoded = self.model.decode(z, s.temperature, greedy=s.greedy, max_len=s.max_len, generator=g)
         outs = []
         for zi, d in zip(z, decoded, strict=True):
-            d = d.copy()
-            d[:, :2] *= self.scale_factor
-            outs.append(SketchOutput(d, zi.float().clone()))
+            outs.append(SketchOutput(self._to_data_units(d), zi.float().clone()))
         return outs
 
     def decode(self, z, **settings) -> SketchOutput | list[SketchOutput]:
@@ -250,8 +251,18 @@ class SketchVAEPipeline(ModelOnlyPipeline):
             raise SketchLimitError(f"n must be an integer in 1..{MAX_SAMPLES}, got {n!r}")
         s = self.settings.updated(**settings)
         g = torch.Generator().manual_seed(s.seed) if s.seed is not None else None
+        if not self.model.config.conditional:  # magenta's decoder-only model: no z at all
+            decoded = self.model.decode(
+                None, s.temperature, greedy=s.greedy, max_len=s.max_len, batch=n, generator=g
+            )
+            return [SketchOutput(self._to_data_units(d)) for d in decoded]
         z = torch.randn(n, self.model.config.z_size, generator=g)
         return self._decode(z, s)
+
+    def _to_data_units(self, d: np.ndarray) -> np.ndarray:
+        d = d.copy()
+        d[:, :2] *= self.scale_factor
+        return d
 
     def interpolate(self, a, b, steps: int = 10, method: str = "slerp", **settings) -> list[SketchOutput]:
         """Decodes along the path from ``a`` to ``b`` (drawings or ``z`` vectors), ``steps`` points inclusive."""

@@ -407,3 +407,12 @@ def test_model_without_normalisation_scale_is_refused():
     m.config.scale_factor = None
     with pytest.raises(ModelConfigError, match="scale"):
         SketchVAEPipeline(model=m)
+
+
+def test_decoder_only_model_samples_through_the_pipeline_and_refuses_to_encode():
+    m = tiny(6, conditional=False).eval()
+    p = SketchVAEPipeline(model=m)
+    outs = p.sample(2, temperature=0.5, seed=0, max_len=12)
+    assert len(outs) == 2 and all(o.strokes.shape[1] == 3 and o.z is None for o in outs)
+    with pytest.raises(SketchInputError, match="decoder-only"):
+        p(square())
