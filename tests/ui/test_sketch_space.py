@@ -72,19 +72,20 @@ def test_reconstruct_without_drawing_shows_our_message(browser, space_url):
 
 def test_the_deployed_app_reconstructs_a_drawn_character(browser, tmp_path):
     """spaces/sketch/app.py itself, with the shipped sketch-rnn-omniglot weights."""
-    from space_testing import load_space_app
+    from space_testing import REPO_ROOT, assert_image_not_blank, load_space_app, save_screenshot
 
     app = load_space_app("sketch")
     with served(app.demo) as url:
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
             page.goto(url, wait_until="domcontentloaded")
             page.locator("#sketch-canvas").wait_for(state="visible", timeout=60_000)
             _draw(page, [(100, 40), (100, 160), (110, 260)])
             _draw(page, [(60, 120), (200, 120)])
             page.locator("#sketch-reconstruct").click()
-            page.locator("#sketch-recon img").first.wait_for(state="visible", timeout=60_000)
+            assert_image_not_blank(page, "#sketch-recon img")
+            assert_image_not_blank(page, "#sketch-input img")
             assert page.locator(".toast-body.error").count() == 0
-            page.screenshot(path=str(tmp_path / "sketch-app.png"), full_page=True)
+            save_screenshot(page, REPO_ROOT / "docs" / "screenshots" / "sketch_space.png", tmp_path)
         finally:
             page.close()
