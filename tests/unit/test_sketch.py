@@ -416,3 +416,30 @@ def test_decoder_only_model_samples_through_the_pipeline_and_refuses_to_encode()
     assert len(outs) == 2 and all(o.strokes.shape[1] == 3 and o.z is None for o in outs)
     with pytest.raises(SketchInputError, match="decoder-only"):
         p(square())
+
+
+def test_real_quickdraw_ndjson_converts():
+    """The raw Quick, Draw! subset in ../shared (skipped when absent): RDP + conversion keep one pen lift per stroke
+    and put the drawing on the 255-unit canvas."""
+    from pathlib import Path
+
+    path = (
+        Path(__file__).resolve().parents[2].parent
+        / "shared"
+        / "data"
+        / "strokes"
+        / "quickdraw_subset.ndjson.gz"
+    )
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    records = S.read_ndjson(path, limit=30)
+    assert len(records) == 30
+    for rec in records:
+        s3 = S.drawing_to_stroke3(rec["drawing"])
+        assert int(s3[:, 2].sum()) == len(rec["drawing"])
+        raw = sum(len(st[0]) for st in rec["drawing"])
+        assert len(s3) <= raw
+        xy = np.concatenate(S.stroke3_to_lines(s3))
+        assert (
+            255.0 - 2 * S.RDP_EPSILON <= np.ptp(xy, axis=0).max() <= 255.0 + 1e-3
+        )  # RDP may drop an extreme
