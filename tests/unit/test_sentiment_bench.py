@@ -18,6 +18,11 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "sentiment.py"
 
 @pytest.fixture(scope="module")
 def bench():
+    import sys
+
+    # a benchmark imports its siblings (common.py, baselines/) as a script would: from its own folder
+    if str(BENCH.parent) not in sys.path:
+        sys.path.insert(0, str(BENCH.parent))
     spec = importlib.util.spec_from_file_location("sentiment_bench", BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
