@@ -59,7 +59,21 @@ def load_openai_arrays(folder: str | os.PathLike) -> list[np.ndarray]:
         raise OpenAIWeightsError(
             f"{folder}: missing {', '.join(f'{i}.npy' for i in missing)} (expected 0..14.npy)"
         )
-    return [np.load(folder / f"{i}.npy", allow_pickle=False) for i in range(N_FILES)]
+    arrays = []
+    for i in range(N_FILES):
+        path = folder / f"{i}.npy"
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:  # object arrays (pickles), truncated or not-.npy files
+            raise OpenAIWeightsError(
+                f"{path}: not a plain numeric .npy array ({' '.join(str(e).split())})"
+            ) from None
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
+            raise OpenAIWeightsError(
+                f"{path}: expected a numeric array, got {getattr(array, 'dtype', type(array))}"
+            )
+        arrays.append(array)
+    return arrays
 
 
 def merge_wh(params: list[np.ndarray]) -> list[np.ndarray]:

@@ -94,6 +94,23 @@ def test_converter_rejects_other_layouts(tmp_path):
         load_openai_arrays(tmp_path)
 
 
+@pytest.mark.parametrize("bad", ["object", "text", "truncated", "strings"])
+def test_converter_refuses_object_arrays_and_broken_files_without_unpickling(tmp_path, bad):
+    for i, array in enumerate(synthetic_openai_arrays()):
+        np.save(tmp_path / f"{i}.npy", array)
+    target = tmp_path / "3.npy"
+    if bad == "object":  # a pickled object array: np.load(allow_pickle=False) refuses it, we name the file
+        np.save(target, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    elif bad == "text":
+        target.write_text("not an array")
+    elif bad == "truncated":
+        target.write_bytes(target.read_bytes()[:100])
+    else:
+        np.save(target, np.array(["a", "b"]))
+    with pytest.raises(OpenAIWeightsError, match="3.npy"):
+        load_openai_arrays(tmp_path)
+
+
 def test_gate_order_matters(tmp_path):
     """Swapping the i and f blocks of every gate matrix changes the states: the converter really uses i, f, o, u."""
     arrays = synthetic_openai_arrays(seed=1)
