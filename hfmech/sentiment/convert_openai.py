@@ -148,7 +148,13 @@ def main(argv=None) -> int:
     p.add_argument("model_dir", help="encoder.py's model/ folder with 0.npy … 14.npy")
     p.add_argument("out", help="output folder (config.json + model.safetensors)")
     a = p.parse_args(argv)
-    convert_openai(a.model_dir).save_pretrained(a.out)
+    try:
+        convert_openai(a.model_dir).save_pretrained(a.out)
+    except OpenAIWeightsError as e:
+        import sys
+
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(a.out)
     return 0
 
