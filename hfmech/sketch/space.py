@@ -175,24 +175,33 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             attr_btn = gr.Button("Apply")
             attr_img = gr.Image(label="z − αv, z, z + αv", type="pil")
 
-        use_example.click(lambda name: name, inputs=example, outputs=strokes).then(
-            lambda s, t, sd: reconstruct(s, t, sd, model),
-            inputs=[strokes, temperature, seed],
-            outputs=[seen, recon, svg],
+        def _reconstruct(strokes, temperature, seed):
+            return reconstruct(strokes, temperature, seed, model)
+
+        def _variations(strokes, temperature):
+            return variations(strokes, temperature, 8, model)
+
+        def _interpolate(strokes, target, steps):
+            return interpolate(strokes, target, steps, model)
+
+        def _attribute(strokes, name, strength):
+            return attribute(strokes, name, strength, model)
+
+        def _use_example(name):
+            return name
+
+        use_example.click(_use_example, inputs=example, outputs=strokes, api_name="use_example").then(
+            _reconstruct, inputs=[strokes, temperature, seed], outputs=[seen, recon, svg]
         )
         run.click(
-            lambda s, t, sd: reconstruct(s, t, sd, model),
+            _reconstruct,
             inputs=[strokes, temperature, seed],
             outputs=[seen, recon, svg],
             api_name="reconstruct",
         )
-        var_btn.click(lambda s, t: variations(s, t, 8, model), inputs=[strokes, var_t], outputs=var_img)
-        int_btn.click(
-            lambda s, b, n: interpolate(s, b, n, model), inputs=[strokes, target, steps], outputs=int_img
-        )
-        attr_btn.click(
-            lambda s, a, k: attribute(s, a, k, model), inputs=[strokes, attr, strength], outputs=attr_img
-        )
+        var_btn.click(_variations, inputs=[strokes, var_t], outputs=var_img, api_name="variations")
+        int_btn.click(_interpolate, inputs=[strokes, target, steps], outputs=int_img, api_name="interpolate")
+        attr_btn.click(_attribute, inputs=[strokes, attr, strength], outputs=attr_img, api_name="attribute")
     return demo
 
 
