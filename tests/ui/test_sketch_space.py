@@ -89,3 +89,22 @@ def test_the_deployed_app_reconstructs_a_drawn_character(browser, tmp_path):
             save_screenshot(page, REPO_ROOT / "docs" / "screenshots" / "sketch_space.png", tmp_path)
         finally:
             page.close()
+
+
+def test_gradio_client_endpoints(space_url):
+    """The calls spaces/sketch/README.md documents, and a user error as a message."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(space_url, verbose=False)
+    drawing = [[[10, 60, 120], [20, 25, 80]], [[50, 50], [10, 150]]]
+    seen, recon, svg = client.predict(
+        strokes=json.dumps(drawing), temperature=0.1, seed=0, api_name="/reconstruct"
+    )
+    assert svg.startswith("<svg") and recon and seen
+    assert client.predict(strokes=json.dumps(drawing), temperature=0.4, api_name="/variations")
+    with pytest.raises(AppError, match="Draw something"):
+        client.predict(strokes="[]", temperature=0.1, seed=0, api_name="/reconstruct")
+    with pytest.raises(AppError, match="NaN or infinite"):
+        bad = json.dumps([[[0, 10], [0, 1e999]]])
+        client.predict(strokes=bad, temperature=0.1, seed=0, api_name="/reconstruct")
