@@ -64,11 +64,12 @@ def time_limit() -> float:
         return TIME_LIMIT_S
 
 
-def examples_kwargs() -> dict:
+def examples_kwargs(cache: bool = True) -> dict:
     """``gr.Examples`` settings: a click runs the example and its output is cached lazily (on the first click), so
-    the next visitor's click is instant; ``$HFMECH_CACHE_EXAMPLES=0`` runs every click without caching (tests)."""
+    the next visitor's click is instant; ``cache=False`` or ``$HFMECH_CACHE_EXAMPLES=0`` runs every click without
+    caching."""
     value = os.environ.get("HFMECH_CACHE_EXAMPLES", "lazy").strip().lower()
-    if value in ("0", "false", "no", "off"):
+    if not cache or value in ("0", "false", "no", "off"):
         return {"cache_examples": False, "run_on_click": True}
     return {"cache_examples": True, "cache_mode": "lazy"}
 

@@ -84,11 +84,19 @@ def assert_image_not_blank(page, selector: str, timeout_ms: int = 300_000, min_s
     return std
 
 
+def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
+    """Wait until no component shows Gradio's "processing" overlay (the event has completed)."""
+    page.wait_for_function(
+        "() => !document.body.innerText.includes('processing |')", timeout=timeout_ms, polling=500
+    )
+
+
 def save_screenshot(page, committed: Path, tmp_path: Path) -> Path:
     """A full-page screenshot: to ``committed`` (docs/screenshots) under ``HFMECH_UPDATE_SCREENSHOTS=1`` (``make
     screenshots``), else to ``tmp_path`` so a test run never dirties the working tree."""
     import os
 
+    wait_until_idle(page)
     target = committed if os.environ.get("HFMECH_UPDATE_SCREENSHOTS") == "1" else tmp_path / committed.name
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)
