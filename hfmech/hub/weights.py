@@ -114,6 +114,14 @@ MODEL_LIMITS: dict[str, dict[str, float]] = {
     "hfmech-word-vectors": {"vocab_size": 10_000_000, "vector_size": 4096},
     "hfmech-mlstm": {"vocab_size": 256, "embed_size": 4096, "hidden_size": 8192, "chunk_size": 65536},
     "hfmech-perception-ensemble": {"len:members": 8},
+    "hfmech-music-vae": {
+        "z_size": 4096,
+        "enc_rnn_size": 4096,
+        "dec_rnn_size": 4096,
+        "len:enc_rnn_size": 8,
+        "len:dec_rnn_size": 8,
+    },
+    "hfmech-sketch-rnn": {"enc_rnn_size": 4096, "dec_rnn_size": 4096, "z_size": 4096, "num_mixture": 256},
 }
 #: The random audio conv regenerates ``n_filters x (n_fft // 2 + 1) x kernel_width`` floats from its seed on load.
 MAX_AUDIO_KERNEL_PARAMETERS = 200_000_000
