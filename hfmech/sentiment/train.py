@@ -41,6 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..hub.checkpoints import adam_state_tensors, checkpoint_folder, load_adam_state
 from ..hub.files import write_json_atomic
 from .modeling_mlstm import MLSTMConfig, MLSTMForByteLM
 from .preprocessing import preprocess
@@ -170,49 +171,22 @@ def bits_per_byte(model: MLSTMForByteLM, data: np.ndarray, streams: int = 16, se
 def save_checkpoint(folder: Path, model, optimizer, state, trainer_state: dict) -> None:
     """Model (safetensors via ``save_pretrained``), Adam moments and carried stream state (safetensors), JSON.
 
-    Written to ``folder.tmp`` and renamed, so a checkpoint is never half-written.
+    Written whole to ``folder.tmp`` and swapped in, so a checkpoint is never half-written.
     """
-    import shutil
-
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save_pretrained(tmp)
-    opt_tensors = {}
-    for i, p in enumerate(optimizer.param_groups[0]["params"]):
-        st = optimizer.state.get(p, {})
-        for key in ("exp_avg", "exp_avg_sq"):
-            if key in st:
-                opt_tensors[f"{i}.{key}"] = st[key].detach().cpu().contiguous()
-        if "step" in st:
-            opt_tensors[f"{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float64).reshape(1).cpu()
-    save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
-    save_file(
-        {"c": state[0].detach().cpu().contiguous(), "h": state[1].detach().cpu().contiguous()},
-        str(tmp / "streams.safetensors"),
-    )
-    write_json_atomic(tmp / "trainer_state.json", trainer_state)
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with checkpoint_folder(folder) as tmp:
+        model.save_pretrained(tmp)
+        save_file(adam_state_tensors(optimizer), str(tmp / "optimizer.safetensors"))
+        save_file(
+            {"c": state[0].detach().cpu().contiguous(), "h": state[1].detach().cpu().contiguous()},
+            str(tmp / "streams.safetensors"),
+        )
+        write_json_atomic(tmp / "trainer_state.json", trainer_state)
 
 
 def load_optimizer_state(folder: Path, optimizer) -> None:
-    from safetensors.torch import load_file
-
-    tensors = load_file(str(folder / "optimizer.safetensors"))
-    for i, p in enumerate(optimizer.param_groups[0]["params"]):
-        if f"{i}.exp_avg" in tensors:
-            optimizer.state[p] = {
-                "step": torch.tensor(float(tensors[f"{i}.step"][0])),
-                "exp_avg": tensors[f"{i}.exp_avg"].to(p.device, p.dtype),
-                "exp_avg_sq": tensors[f"{i}.exp_avg_sq"].to(p.device, p.dtype),
-            }
+    load_adam_state(folder / "optimizer.safetensors", optimizer)
 
 
 # ---------------------------------------------------------------------------------------------------- training

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..hub.checkpoints import adam_state_tensors, checkpoint_folder, load_adam_state
 from ..hub.files import write_json_atomic
 from . import strokes as S
 from .modeling_sketch_rnn import PRESETS, SketchRNNConfig, SketchRNNModel
@@ -84,42 +85,17 @@ def drawing_extent(drawings: list[np.ndarray]) -> float:
 
 
 def save_checkpoint(folder: Path, model, optimizer, trainer_state: dict) -> None:
-    """Model (``save_pretrained``), Adam moments (safetensors) and JSON state, written to a temp folder + rename."""
+    """Model (``save_pretrained``), Adam moments (safetensors) and JSON state, written whole then swapped in."""
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save_pretrained(tmp)
-    opt = {}
-    for i, p in enumerate(optimizer.param_groups[0]["params"]):
-        st = optimizer.state.get(p, {})
-        for key in ("exp_avg", "exp_avg_sq"):
-            if key in st:
-                opt[f"{i}.{key}"] = st[key].detach().cpu().contiguous()
-        if "step" in st:
-            opt[f"{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float64).reshape(1).cpu()
-    save_file(opt, str(tmp / "optimizer.safetensors"))
-    write_json_atomic(tmp / "trainer_state.json", trainer_state)
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with checkpoint_folder(folder) as tmp:
+        model.save_pretrained(tmp)
+        save_file(adam_state_tensors(optimizer), str(tmp / "optimizer.safetensors"))
+        write_json_atomic(tmp / "trainer_state.json", trainer_state)
 
 
 def load_optimizer_state(folder: Path, optimizer) -> None:
-    from safetensors.torch import load_file
-
-    tensors = load_file(str(folder / "optimizer.safetensors"))
-    for i, p in enumerate(optimizer.param_groups[0]["params"]):
-        if f"{i}.exp_avg" in tensors:
-            optimizer.state[p] = {
-                "step": torch.tensor(float(tensors[f"{i}.step"][0])),
-                "exp_avg": tensors[f"{i}.exp_avg"].to(p.device, p.dtype),
-                "exp_avg_sq": tensors[f"{i}.exp_avg_sq"].to(p.device, p.dtype),
-            }
+    load_adam_state(folder / "optimizer.safetensors", optimizer)
 
 
 def _parse_deadline(value: str | None, t0: float) -> float | None:
