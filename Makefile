@@ -72,7 +72,7 @@ bench-word2vec: setup-dev
 
 # hfmech's wheel, built into dist/ and copied into each Space folder whose requirements.txt installs it
 # (./hfmech-<version>-py3-none-any.whl[models]); `hfmech space push NAME --repo ORG/NAME` refuses a folder without it.
-WHEEL_SPACES := deepdream style-transfer word-analogy perception-engine
+WHEEL_SPACES := deepdream style-transfer word-analogy perception-engine sentiment-neuron sketch melody
 wheel: setup
 	rm -f dist/hfmech-*.whl
 	$(PIP) wheel --no-deps -w dist .

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .mechanisms import MECHANISMS
-from .ui import launch_kwargs
+from .ui import launch_kwargs, queue_kwargs
 
 __all__ = ["build_app", "launch_kwargs", "mechanism_demos"]
 
@@ -22,4 +22,4 @@ def build_app() -> gr.Blocks:
         for title, demo in demos:
             with gr.Tab(title):
                 demo.render()
-    return app
+    return app.queue(**queue_kwargs())  # bounded queue, one run per event at a time (as each Space)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+import hfmech
 from hfmech.cli import main
 from hfmech.hub.spaces import SpaceFolderError, check_space_folder, local_requirements, push_space
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPACES = ["deepdream", "style-transfer", "word-analogy", "perception-engine"]
+SPACES = [m.space for m in hfmech.MECHANISMS]  # every mechanism's Space folder
 TOKEN = "hf_test"
 
 
