@@ -183,6 +183,9 @@ class WordVectorsConfig(PretrainedConfig):
         source: free-text provenance (file, package, training recipe).
         analogy: defaults of the ``word-analogy`` pipeline: ``method`` (``3cosadd``, ``3cosmul``, ``pairdirection``),
             ``restrict_vocab`` (candidates are the first N words) and ``topn``.
+        storage_dtype: the dtype ``model.safetensors`` stores the vectors in (``"float16"`` after
+            ``save_pretrained(dtype=torch.float16)``; ``None``: float32). Loading casts up to float32; the weights
+            check requires exactly this dtype, so a header re-typed to another 2-byte float is refused.
     """
 
     model_type = "hfmech-word-vectors"
@@ -193,6 +196,7 @@ class WordVectorsConfig(PretrainedConfig):
     has_counts: bool = False
     source: str = ""
     analogy: dict | None = None
+    storage_dtype: str | None = None
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -363,6 +367,7 @@ class WordVectorsModel(PreTrainedModel):
             kwargs["state_dict"] = {
                 "embeddings.weight": self.embeddings.weight.detach().to(dtype).contiguous()
             }
+        self.config.storage_dtype = str(dtype or torch.float32).removeprefix("torch.")
         hub = {k: kwargs.pop(k) for k in ("repo_id", "private", "commit_message", "create_pr") if k in kwargs}
         os.makedirs(save_directory, exist_ok=True)
         super().save_pretrained(save_directory, *args, **kwargs)

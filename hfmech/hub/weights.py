@@ -517,9 +517,15 @@ def weight_files(folder: str | os.PathLike) -> dict[str, dict[str, TensorEntry]]
 
 
 def verify_weights(
-    headers: dict[str, dict[str, TensorEntry]], expected: Expected, model_type: str, where: str
+    headers: dict[str, dict[str, TensorEntry]],
+    expected: Expected,
+    model_type: str,
+    where: str,
+    storage_dtype: str | None = None,
 ) -> None:
-    """Compare the headers with the meta model: every tensor present, none unexpected, same shapes and dtypes."""
+    """Compare the headers with the meta model: every tensor present, none unexpected, same shapes and dtypes.
+
+    ``storage_dtype`` (a config's declared on-disk float dtype, e.g. ``"float16"``) must then match exactly."""
     found: dict[str, tuple[str, TensorEntry]] = {}
     for path, entries in headers.items():
         for name, entry in entries.items():
@@ -527,6 +533,9 @@ def verify_weights(
                 raise WeightsError(f"{path}: tensor {name!r} is also in {found[name][0]}")
             found[name] = (path, entry)
     storage = STORAGE_DTYPES.get(model_type, frozenset())
+    declared = (
+        {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}.get(str(storage_dtype)) if storage else None
+    )
     for name, (path, entry) in sorted(found.items()):
         if name not in expected.tensors:
             raise WeightsError(
@@ -536,6 +545,11 @@ def verify_weights(
         shape, dtype = expected.tensors[name]
         if entry.shape != shape:
             raise WeightsError(f"{path}: tensor {name!r} has shape {entry.shape}, the config expects {shape}")
+        if declared is not None and entry.dtype in storage and entry.dtype != declared:
+            raise WeightsError(
+                f"{path}: tensor {name!r} is stored as {entry.dtype}, but the config declares storage_dtype "
+                f"{storage_dtype!r} (re-typed header?)"
+            )
         if entry.dtype != dtype and not (entry.dtype in storage and dtype in storage):
             raise WeightsError(
                 f"{path}: tensor {name!r} is stored as {entry.dtype}, the model expects {dtype}"
@@ -583,7 +597,9 @@ def verify_folder(
             f"{folder / 'config.json'}: the model would hold {total / 2**30:.1f} GiB of tensors, more than the "
             f"{MAX_MODEL_BYTES / 2**30:.0f} GiB allowed"
         )
-    verify_weights(headers, expected, data["model_type"], str(folder))
+    verify_weights(
+        headers, expected, data["model_type"], str(folder), storage_dtype=data.get("storage_dtype")
+    )
     return VerifiedModel(folder, config, model_class)
 
 

@@ -443,3 +443,17 @@ def test_model_of_the_wrong_task(saved_models):
     with pytest.raises(ModelLoadError) as info:
         load_pipeline("deep-dream", str(saved_models["word-analogy"]))
     assert_typed(info.value, "hfmech-word-vectors")
+
+
+def test_word_vectors_half_precision_retyped_to_bfloat16_is_refused(model_copy):
+    # the config declares storage_dtype "float16": a header re-typed to the other 2-byte float (same offsets) is a
+    # tamper, not a storage choice
+    folder = model_copy("word-analogy")
+    header, data = read_safetensors(folder / ST)
+    name = tensor_names(header)[0]
+    assert header[name]["dtype"] == "F16"
+    header[name]["dtype"] = "BF16"
+    write_safetensors(folder / ST, header, data)
+    with pytest.raises(WeightsError) as info:
+        load_pipeline("word-analogy", str(folder))
+    assert_typed(info.value, name, "BF16", "storage_dtype")
