@@ -78,6 +78,40 @@ def tiny_ensemble():
     )
 
 
+def tiny_mlstm():
+    from hfmech.sentiment.modeling_mlstm import MLSTMConfig, MLSTMForByteLM
+
+    torch.manual_seed(0)
+    config = MLSTMConfig(
+        hidden_size=16,
+        sentiment_unit=3,
+        polarity=1,
+        threshold=0.0,
+        sentiment_neuron={"unit_accuracy": 0.75, "measured_on": "a test set"},
+    )
+    return MLSTMForByteLM(config).eval()
+
+
+def tiny_sketch_rnn():
+    from hfmech.sketch.modeling_sketch_rnn import SketchRNNConfig, SketchRNNModel
+
+    torch.manual_seed(0)
+    config = SketchRNNConfig.from_preset(
+        "cpu-small", enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=40
+    )
+    config.scale_factor = 1.0
+    return SketchRNNModel(config).eval()
+
+
+def tiny_music_vae():
+    from hfmech.melody.modeling_music_vae import MusicVAEConfig, MusicVAEModel
+
+    torch.manual_seed(0)
+    return MusicVAEModel(
+        MusicVAEConfig(enc_rnn_size=[16], dec_rnn_size=[16, 16], z_size=8, batch_size=8)
+    ).eval()
+
+
 #: task -> builder; each is saved once per session and copied for every tampered case.
 KINDS = {
     "deep-dream": tiny_effnet,
@@ -85,6 +119,9 @@ KINDS = {
     "audio-style-transfer": tiny_audio,
     "word-analogy": tiny_word_vectors,
     "perception-engine": tiny_ensemble,
+    "sentiment-neuron": tiny_mlstm,
+    "sketch-vae": tiny_sketch_rnn,
+    "melody-vae": tiny_music_vae,
 }
 
 
