@@ -72,6 +72,47 @@ CASES = {
         """,
         1536,
     ),
+    # the longest review the byte mLSTM reads (MLSTM_MAX_READ_BYTES), with its per-character trace
+    "sentiment-neuron": (
+        """
+        from hfmech.sentiment import SentimentNeuronPipeline
+        from hfmech.sentiment.pipeline_sentiment_neuron import MLSTM_MAX_READ_BYTES
+        text = ("A fine film with a plot. " * (MLSTM_MAX_READ_BYTES // 25 + 1))[:MLSTM_MAX_READ_BYTES]
+        out = SentimentNeuronPipeline(model=conftest.tiny_mlstm())(text, return_trace=True)
+        assert len(out["trace"]) >= len(text) // 2 and out["label"] is not None
+        """,
+        2048,
+    ),
+    # the most points a drawing may have (MAX_INPUT_POINTS), reconstructed
+    "sketch-vae": (
+        """
+        import numpy as np
+        from hfmech.sketch import SketchVAEPipeline
+        from hfmech.sketch.strokes import MAX_INPUT_POINTS
+        rng = np.random.default_rng(0)
+        drawing = np.zeros((MAX_INPUT_POINTS, 3), dtype=np.float32)
+        drawing[:, :2] = rng.normal(size=(MAX_INPUT_POINTS, 2))
+        drawing[99::100, 2] = 1
+        model = conftest.tiny_sketch_rnn()
+        model.config.max_seq_len = 250  # magenta's default: what a real model reads
+        out = SketchVAEPipeline(model=model)(drawing, seed=0)
+        assert out is not None
+        """,
+        2048,
+    ),
+    # the longest melody accepted (MAX_BARS), every window encoded and decoded
+    "melody-vae": (
+        """
+        import numpy as np
+        from hfmech.melody import MelodyVAEPipeline
+        from hfmech.melody.io import MAX_BARS
+        events = np.full(MAX_BARS * 16, -2, dtype=np.int64)
+        events[::4] = 60 + (np.arange(MAX_BARS * 4) % 12)
+        out = MelodyVAEPipeline(model=conftest.tiny_music_vae())(events, seed=0)
+        assert len(out.events) > 0
+        """,
+        2048,
+    ),
     # the largest canvas accepted (MAX_SIZE) and the most views, one step
     "perception-engine": (
         """
