@@ -482,6 +482,12 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
         ``max_bytes``, ``ceil(max_bytes / 4)`` tokens). Returns ``{"prompt", "text", "clamp" (raw {unit: value}),
         ...}``."""
         seed = check_seed(seed)
+        if isinstance(prompt, str) and len(prompt) > MLSTM_MAX_READ_BYTES // 4:  # cheap before encoding
+            n_bytes = len(prompt.encode("utf-8", "surrogatepass"))
+            if n_bytes > MLSTM_MAX_READ_BYTES:
+                raise TextTooLongError(
+                    f"the prompt is {n_bytes:,} bytes; a generation prompt is at most {MLSTM_MAX_READ_BYTES:,}"
+                )
         spec = self.spec
         if clamp is None or isinstance(clamp, dict):
             raw = clamp

@@ -545,3 +545,14 @@ def test_audio_nan_kernel_stops_naming_the_evaluation():
         "evaluation 1",
         error=NonFiniteError,
     )
+
+
+def test_a_one_megabyte_generation_prompt_is_refused_before_any_work():
+    from conftest import tiny_mlstm
+
+    from hfmech.sentiment import SentimentNeuronPipeline
+    from hfmech.sentiment.pipeline_sentiment_neuron import TextTooLongError
+
+    pipe = SentimentNeuronPipeline(model=tiny_mlstm())
+    with pytest.raises(TextTooLongError, match="prompt is 1,000,000 bytes"):
+        pipe.generate("x" * 1_000_000, clamp=1.0, max_bytes=10)
