@@ -1,5 +1,5 @@
-"""What every benchmark shares: the machine it ran on (one set of key names), timing (wall + CPU, interleaved A/B
-with min and median), peak RSS (``VmHWM``, in this process or a fresh child) and the JSON report, written atomically.
+"""What every benchmark shares: the machine it ran on (one set of key names), timing (wall + CPU), peak RSS
+(``VmHWM``) and the JSON report, written atomically.
 
 Benchmarks are not tests: each measures hfmech and a baseline in the same run and reports ratios.
 """
@@ -7,20 +7,16 @@ Benchmarks are not tests: each measures hfmech and a baseline in the same run an
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import platform
 import resource
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results"
-BASELINES = REPO / "benchmarks" / "baselines"
 
 
 def cpu_pressure() -> str | None:
@@ -69,27 +65,6 @@ def timed(fn: Callable, *args, **kwargs) -> tuple[object, float, float]:
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict]:
-    """Time each candidate ``repeats`` times, alternating the order every round (A B, B A, …) so that a machine
-    slowing down or speeding up during the run affects both alike. Returns ``{name: {"seconds", "min", "median"}}``."""
-    names = list(candidates)
-    seconds: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(repeats):
-        for name in names if round_ % 2 == 0 else reversed(names):
-            _, wall, _ = timed(candidates[name])
-            seconds[name].append(wall)
-    return {
-        name: {"seconds": s, "min": min(s), "median": statistics.median(s)}
-        for name, s in seconds.items()
-        if s
-    }
-
-
-def ratio(baseline: dict, ours: dict, key: str = "median") -> float:
-    """``baseline[key] / ours[key]``: how many times faster hfmech is (> 1) on the same run."""
-    return baseline[key] / ours[key]
-
-
 def peak_rss_bytes() -> int:
     """Peak RSS of this process: ``VmHWM`` on Linux, else ``ru_maxrss``."""
     try:
@@ -100,34 +75,6 @@ def peak_rss_bytes() -> int:
         pass
     value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return value if sys.platform == "darwin" else value * 1024
-
-
-def _child(target, args, queue) -> None:
-    try:
-        result = target(*args)
-        queue.put(("ok", result, peak_rss_bytes()))
-    except BaseException as e:  # noqa: BLE001 - reported to the parent
-        queue.put(("error", f"{type(e).__name__}: {e}", peak_rss_bytes()))
-
-
-def in_child(target: Callable, *args, timeout: float | None = None) -> dict:
-    """Run ``target(*args)`` in a fresh (spawned) process; returns ``{"result", "peak_rss_bytes"}`` or raises.
-
-    ``target`` must be importable (a module-level function); its peak RSS is its own, not the parent's.
-    """
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(target, args, queue))
-    process.start()
-    try:
-        status, result, peak = queue.get(timeout=timeout)
-    finally:
-        process.join(timeout=10)
-        if process.is_alive():
-            process.kill()
-    if status != "ok":
-        raise RuntimeError(f"child failed: {result}")
-    return {"result": result, "peak_rss_bytes": peak}
 
 
 def write_report(path: str | os.PathLike, report: dict) -> Path:

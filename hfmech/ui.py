@@ -6,7 +6,6 @@ example images. Knows no mechanism; no Space borrows from another."""
 
 from __future__ import annotations
 
-import functools
 import os
 import queue
 import re
@@ -77,19 +76,6 @@ def examples_kwargs(cache: bool = True) -> dict:
 def example_path(name: str) -> str:
     """The path of a shipped example image (``hfmech/examples/NAME``)."""
     return str(EXAMPLES_DIR / name)
-
-
-def user_errors_as_gr_error(handler):
-    """Decorate a Space handler so hfmech's user errors reach the page as ``gr.Error`` messages (no traceback)."""
-
-    @functools.wraps(handler)
-    def wrapped(*args, **kwargs):
-        try:
-            return handler(*args, **kwargs)
-        except USER_ERRORS as e:
-            raise gr.Error(str(e)) from e
-
-    return wrapped
 
 
 def readable_upload(component: gr.Image) -> gr.Image:
@@ -321,5 +307,4 @@ __all__ = [
     "stop_runs",
     "stream_run",
     "time_limit",
-    "user_errors_as_gr_error",
 ]

@@ -9,10 +9,6 @@ from . import MECHANISM
 from .search import METHODS
 
 
-def _default_model() -> str:
-    return MECHANISM.tasks[0].default_model
-
-
 def analogy(args) -> int:
     plot = check_output_path(args.plot, suffixes=PLOT_SUFFIXES, kind="--plot") if args.plot else None
     pipe = load_pipeline_for_cli("word-analogy", args.model)
@@ -57,7 +53,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a = sub.add_parser("analogy", help="solve a word analogy or vector expression (Mikolov et al. 2013)")
     a.add_argument("query", help="'man:king::woman:?' or an expression like 'king - man + woman'")
     a.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     a.add_argument("--method", choices=METHODS, default=None, help="default from the model config")
     a.add_argument("--topn", type=int, default=10, help="answers to print")
@@ -70,7 +68,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ae = sub.add_parser("analogy-eval", help="analogy accuracy on a Google / MSR / BATS question set")
     ae.add_argument("questions", help="questions-words.txt, an MSR file or a BATS folder")
     ae.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     ae.add_argument("--method", choices=METHODS, default="3cosadd")
     ae.add_argument(

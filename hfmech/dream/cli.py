@@ -34,10 +34,6 @@ DREAM_FLAGS = {
 }
 
 
-def _default_model() -> str:
-    return MECHANISM.tasks[0].default_model
-
-
 def dream(args) -> int:
     seed = seed_from_args(args)
     from ..vision.image_io import save_image_atomic
@@ -94,7 +90,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     d.add_argument("input", help="image path or URL")
     d.add_argument("-o", "--output", required=True, help="output image (.png/.jpg/.webp), written atomically")
     d.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     add_settings_arguments(d, DreamSettings, DREAM_FLAGS, choices={"grad_norm": GRADIENT_NORMALISATIONS})
     d.add_argument("--guide", default=None, help="guide image for guided dreaming")
@@ -105,7 +103,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("visualize", help="feature visualisation from noise (activation maximisation)")
     v.add_argument("-o", "--output", required=True)
     v.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     v.add_argument("--layer", default=None)
     v.add_argument("--channel", type=int, default=None)

@@ -80,6 +80,12 @@ class Mechanism:
         """This mechanism's Space as a ``gr.Blocks`` (``hfmech/<package>/space.py: build_demo``)."""
         return importlib.import_module(f"{self.module}.space").build_demo(**kwargs)
 
+    def default_model(self, task: str | None = None) -> str:
+        """The default zoo model of ``task`` (default: the mechanism's main task, the first)."""
+        if task is None:
+            return self.tasks[0].default_model
+        return next(t.default_model for t in self.tasks if t.name == task)
+
     def recipe_main(self, command: str):
         module, _, function = self.recipes[command].partition(":")
         return getattr(importlib.import_module(module), function)
@@ -99,13 +105,4 @@ def register_tasks(mechanisms) -> dict[str, type]:
     return tasks
 
 
-def default_model(mechanisms, task_name: str) -> str:
-    """The default zoo model of ``task_name``."""
-    for mechanism in mechanisms:
-        for task in mechanism.tasks:
-            if task.name == task_name:
-                return task.default_model
-    raise KeyError(task_name)
-
-
-__all__ = ["Mechanism", "Task", "default_model", "register_tasks"]
+__all__ = ["Mechanism", "Task", "register_tasks"]

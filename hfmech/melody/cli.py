@@ -16,10 +16,6 @@ MIDI_SUFFIXES = (".mid", ".midi")
 WAV_SUFFIXES = (".wav",)
 
 
-def _default_model() -> str:
-    return MECHANISM.tasks[0].default_model
-
-
 def join_with_rests(melodies: list[np.ndarray], rest_bars: int = 1) -> np.ndarray:
     """Melodies one after another, each followed by ``rest_bars`` bars of silence: events ``(T,)``."""
     rest = np.full(rest_bars * STEPS_PER_BAR, NO_EVENT, dtype=np.int64)
@@ -81,7 +77,9 @@ def melody_attribute(args) -> int:
 
 def _common(p, temperature_help="sampling temperature (default from the model config, 0.5)") -> None:
     p.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     p.add_argument("-o", "--output", required=True, help="output MIDI file (.mid)")
     p.add_argument("--wav", default=None, help="also write audio from the built-in synthesiser (.wav)")

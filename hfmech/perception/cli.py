@@ -58,7 +58,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     pe.add_argument(
         "--model",
-        default=MECHANISM.tasks[0].default_model,
+        default=MECHANISM.default_model(),
         help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     pe.add_argument(

@@ -8,10 +8,6 @@ from ..hub.cli import add_seed_argument, load_pipeline_for_cli, seed_from_args
 from . import MECHANISM
 
 
-def _default_model() -> str:
-    return MECHANISM.tasks[0].default_model
-
-
 def sentiment(args) -> int:
     from .pipeline_sentiment_neuron import format_reading
 
@@ -62,7 +58,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     se = sub.add_parser("sentiment", help="read a review with the sentiment neuron (Radford et al. 2017)")
     se.add_argument("text", help="the review text")
     se.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     se.add_argument(
         "--unit", type=int, default=None, help="unit to read (default: the model's sentiment unit)"
@@ -81,7 +79,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sg = sub.add_parser("sentiment-generate", help="generate a review with the sentiment unit clamped")
     sg.add_argument("prompt", nargs="?", default="", help="text to continue (default: start a review)")
     sg.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     sg.add_argument(
         "--clamp",

@@ -10,10 +10,6 @@ from . import MECHANISM
 OUTPUT_SUFFIXES = (".svg", ".png", ".npy")
 
 
-def _default_model() -> str:
-    return MECHANISM.tasks[0].default_model
-
-
 def _grid(rows: list[list], out) -> None:
     """Write ``rows`` of stroke-3 arrays as an SVG or PNG grid, or a stacked ``.npy`` (object-free: padded)."""
     import numpy as np
@@ -68,7 +64,9 @@ def sketch_interpolate(args) -> int:
 
 def _add_decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--model", default=_default_model(), help="zoo name, local folder or Hub id (default: %(default)s)"
+        "--model",
+        default=MECHANISM.default_model(),
+        help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     p.add_argument(
         "--temperature", type=float, default=None, help="sampling temperature > 0 (default: config)"

@@ -44,10 +44,6 @@ AUDIO_STYLE_FLAGS = {
 }
 
 
-def _default_model(task: str) -> str:
-    return next(t.default_model for t in MECHANISM.tasks if t.name == task)
-
-
 def style(args) -> int:
     """Gatys et al. image style transfer; ``--backbone`` is a zoo name, local folder or Hub id."""
     seed = seed_from_args(args)
@@ -113,7 +109,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--backbone",
         "--model",
         dest="backbone",
-        default=_default_model("style-transfer"),
+        default=MECHANISM.default_model("style-transfer"),
         help="vgg16-hed-trunk | random-multiscale | random-vgg, a local folder or a Hub id (default: %(default)s)",
     )
     add_settings_arguments(
@@ -146,7 +142,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sa.add_argument("-o", "--output", required=True, help="output audio (.wav/.flac/.mp3/.ogg), atomic write")
     sa.add_argument(
         "--model",
-        default=_default_model("audio-style-transfer"),
+        default=MECHANISM.default_model("audio-style-transfer"),
         help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     add_settings_arguments(sa, AudioStyleSettings, AUDIO_STYLE_FLAGS)

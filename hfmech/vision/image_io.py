@@ -105,11 +105,7 @@ __all__ = [
     "ImageNotFoundError",
     "ImageTooLargeError",
     "check_aspect_ratio",
-    "image_to_tensor",
     "load_image",
-    "resize_max_side",
-    "save_image_atomic",
-    "tensor_to_image",
 ]
 
 #: Processing limit: images with more pixels are downscaled (or refused, see ``on_too_large``).
@@ -831,6 +827,21 @@ def _from_array(arr: np.ndarray, c: _Ctx) -> Image.Image:
     return _finish(image, c, from_file=False)
 
 
-# the pixel and save helpers live in their own modules; importable from here as before
-from .image_save import SAVE_SUFFIXES, save_image_atomic  # noqa: E402, F401
-from .pixels import image_to_tensor, normalize_pixels, resize_max_side, tensor_to_image  # noqa: E402, F401
+# The pixel and save helpers live in their own modules (pixels.py, image_save.py), which use this one; they stay
+# importable from here, resolved on first access (PEP 562) so that either module may be imported first.
+_MOVED = {
+    "SAVE_SUFFIXES": "image_save",
+    "save_image_atomic": "image_save",
+    "image_to_tensor": "pixels",
+    "normalize_pixels": "pixels",
+    "resize_max_side": "pixels",
+    "tensor_to_image": "pixels",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

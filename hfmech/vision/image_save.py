@@ -10,7 +10,7 @@ from typing import Any
 from PIL import Image
 
 from ..hub.files import atomic_path
-from .image_io import _has_alpha, _to_rgb
+from . import image_io as _io  # attributes read at call time: image_io re-exports this module's functions
 
 SAVE_SUFFIXES = {
     ".png": "PNG",
@@ -94,9 +94,9 @@ def _resolve_save_format(path: Path, format: str | None) -> str:
 
 
 def _prepare_for_save(image: Image.Image, fmt: str) -> Image.Image:
-    if image.mode in _SAVE_MODES[fmt] and not (fmt == "JPEG" and _has_alpha(image)):
+    if image.mode in _SAVE_MODES[fmt] and not (fmt == "JPEG" and _io._has_alpha(image)):
         return image
-    if fmt in _ALPHA_SAVE_FORMATS and _has_alpha(image):
+    if fmt in _ALPHA_SAVE_FORMATS and _io._has_alpha(image):
         src = image.convert("LA") if image.mode == "La" else image
         return src.convert("RGBA")
-    return _to_rgb(image, "<image to save>")
+    return _io._to_rgb(image, "<image to save>")

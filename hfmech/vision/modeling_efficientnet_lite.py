@@ -66,6 +66,7 @@ from transformers.modeling_outputs import ImageClassifierOutputWithNoAttention
 from hfmech.hub import register_model
 
 from .labels import top_k_labels
+from .pixels import center_crop_processor
 
 # --------------------------------------------------------------------------------------------------------------------
 # Architecture tables
@@ -510,21 +511,8 @@ def classify(
 
 def image_processor_for(config: EfficientNetLiteConfig):
     """A stock transformers image processor approximating :func:`preprocess` (see the module docstring)."""
-    from transformers.image_utils import PILImageResampling
-    from transformers.models.convnext.image_processing_pil_convnext import ConvNextImageProcessorPil
-
     size = int(config.image_size)
-    return ConvNextImageProcessorPil(
-        size={"shortest_edge": size},
-        crop_pct=size / (size + CROP_PADDING),
-        resample=PILImageResampling.BICUBIC,
-        do_resize=True,
-        do_rescale=True,
-        rescale_factor=1 / 255,
-        do_normalize=True,
-        image_mean=list(config.image_mean),
-        image_std=list(config.image_std),
-    )
+    return center_crop_processor(config, crop_pct=size / (size + CROP_PADDING), resample="bicubic")
 
 
 register_model(

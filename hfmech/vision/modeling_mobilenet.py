@@ -56,6 +56,7 @@ from hfmech.hub import register_model
 from .image_io import normalize_pixels
 from .labels import top_k_labels
 from .modeling_efficientnet_lite import tf_same_padding
+from .pixels import center_crop_processor
 
 # --------------------------------------------------------------------------------------------------------------------
 # Architecture tables
@@ -413,21 +414,7 @@ def classify(model: MobileNetForImageClassification, images, top_k: int = 5) -> 
 
 def image_processor_for(config: MobileNetConfig):
     """A stock transformers image processor for ``pipeline("image-classification")``: central 87.5 % crop, bilinear."""
-    from transformers.image_utils import PILImageResampling
-    from transformers.models.convnext.image_processing_pil_convnext import ConvNextImageProcessorPil
-
-    size = int(config.image_size)
-    return ConvNextImageProcessorPil(
-        size={"shortest_edge": size},
-        crop_pct=CENTRAL_FRACTION,
-        resample=PILImageResampling.BILINEAR,
-        do_resize=True,
-        do_rescale=True,
-        rescale_factor=1 / 255,
-        do_normalize=True,
-        image_mean=list(config.image_mean),
-        image_std=list(config.image_std),
-    )
+    return center_crop_processor(config, crop_pct=CENTRAL_FRACTION, resample="bilinear")
 
 
 register_model(

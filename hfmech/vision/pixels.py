@@ -8,15 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from .image_io import (
-    DEFAULT_BOMB_PIXELS,
-    DEFAULT_MAX_PIXELS,
-    _check_positive_int,
-    _Ctx,
-    _has_alpha,
-    _load,
-    _to_rgb,
-)
+from . import image_io as _io  # attributes read at call time: image_io re-exports this module's functions
 
 if TYPE_CHECKING:
     import torch
@@ -35,8 +27,8 @@ def image_to_tensor(image: Image.Image) -> torch.Tensor:
     if not isinstance(image, Image.Image):
         raise TypeError(f"image_to_tensor() expects a PIL.Image.Image, got {type(image).__qualname__}")
     name = "<PIL.Image input>"
-    _load(image, _Ctx(name, DEFAULT_MAX_PIXELS, "downscale", DEFAULT_BOMB_PIXELS))
-    rgb = _to_rgb(image, name)
+    _io._load(image, _io._Ctx(name, _io.DEFAULT_MAX_PIXELS, "downscale", _io.DEFAULT_BOMB_PIXELS))
+    rgb = _io._to_rgb(image, name)
     arr = np.array(rgb, dtype=np.uint8, copy=True)  # (H, W, 3)
     tensor = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).to(torch.float32) / 255.0
     return tensor.contiguous()
@@ -88,7 +80,7 @@ def resize_max_side(image: Image.Image, max_side: int) -> Image.Image:
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"resize_max_side() expects a PIL.Image.Image, got {type(image).__qualname__}")
-    _check_positive_int("max_side", max_side)
+    _io._check_positive_int("max_side", max_side)
     w, h = image.size
     long_side = max(w, h)
     if long_side <= max_side:
@@ -97,7 +89,7 @@ def resize_max_side(image: Image.Image, max_side: int) -> Image.Image:
     size = (max_side, max(1, round(h * scale))) if w >= h else (max(1, round(w * scale)), max_side)
     src = image
     if image.mode in ("P", "PA"):
-        src = image.convert("RGBA" if _has_alpha(image) else "RGB")
+        src = image.convert("RGBA" if _io._has_alpha(image) else "RGB")
     elif image.mode == "1":
         src = image.convert("L")
     return src.resize(size, Image.Resampling.LANCZOS)
@@ -117,3 +109,23 @@ def normalize_pixels(pixels, config, size: int | None = None):
     mean = torch.as_tensor(config.image_mean, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
     std = torch.as_tensor(config.image_std, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
     return (pixels - mean) / std
+
+
+def center_crop_processor(config, crop_pct: float, resample: str):
+    """A stock transformers image processor (ConvNext's PIL one) for ``pipeline("image-classification")``: resize
+    the shorter side, centre-crop ``crop_pct`` of it to ``config.image_size``, rescale to ``[0, 1]`` and normalise
+    with ``config.image_mean`` / ``image_std``. ``resample``: ``"bicubic"`` or ``"bilinear"``."""
+    from transformers.image_utils import PILImageResampling
+    from transformers.models.convnext.image_processing_pil_convnext import ConvNextImageProcessorPil
+
+    return ConvNextImageProcessorPil(
+        size={"shortest_edge": int(config.image_size)},
+        crop_pct=crop_pct,
+        resample=PILImageResampling[resample.upper()],
+        do_resize=True,
+        do_rescale=True,
+        rescale_factor=1 / 255,
+        do_normalize=True,
+        image_mean=list(config.image_mean),
+        image_std=list(config.image_std),
+    )
