@@ -54,6 +54,21 @@ def check_callback(callback, name: str = "callback_on_step_end"):
     return callback
 
 
+def deprecated_callback(callback, name: str, signature: str, error: type[Exception] = PipelineArgumentError):
+    """Validate a pipeline's old per-step callback argument ``name`` (called as ``signature``) and warn that
+    ``callback_on_step_end`` replaces it; returns it unchanged (``None`` passes silently)."""
+    if callback is None:
+        return None
+    if not callable(callback):
+        raise error(f"{name} must be callable{signature}")
+    warnings.warn(
+        f"{name} is deprecated; use callback_on_step_end(pipeline, step, total, state)",
+        FutureWarning,
+        stacklevel=4,
+    )
+    return callback
+
+
 class PipelineOutput(ModelOutput):
     """Base of every hfmech pipeline output: a ``ModelOutput`` (dataclass fields, dict access).
 

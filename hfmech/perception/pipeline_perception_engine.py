@@ -37,7 +37,6 @@ Defaults come from ``model.config.perception_engine``; any call argument overrid
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,7 +44,13 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import HfmechError, NonFiniteError, check_seed
-from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline, PipelineOutput, check_callback
+from ..hub.pipelines import (
+    ConfigSettings,
+    ModelOnlyPipeline,
+    PipelineOutput,
+    check_callback,
+    deprecated_callback,
+)
 from ..vision.fusion import fold_batchnorm
 from ..vision.image_io import tensor_to_image
 from .drawing import LAYOUTS, DrawingParameterError, DrawingSpec, default_palette
@@ -311,14 +316,7 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
         DrawingSpec.from_dict(settings.drawing)
         RobustnessTransforms.from_dict(settings.transforms)
         seed = check_seed(seed)
-        if callback is not None:
-            if not callable(callback):
-                raise PerceptionParameterError("callback must be callable(step, record)")
-            warnings.warn(
-                "callback is deprecated; use callback_on_step_end(pipeline, step, total, state)",
-                FutureWarning,
-                stacklevel=3,
-            )
+        deprecated_callback(callback, "callback", "(step, record)", PerceptionParameterError)
         forward = {
             "settings": settings,
             "seed": seed,

@@ -54,7 +54,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +64,13 @@ from tqdm.auto import tqdm
 
 from ..errors import HfmechError, NonFiniteError, check_seed
 from ..hub.hardware import cpu_has_amx_bf16
-from ..hub.pipelines import ConfigSettings, ModelOnlyPipeline, PipelineOutput, check_callback
+from ..hub.pipelines import (
+    ConfigSettings,
+    ModelOnlyPipeline,
+    PipelineOutput,
+    check_callback,
+    deprecated_callback,
+)
 from ..vision.features import FeatureExtractor, UnknownLayerError, available_layers
 from ..vision.image_io import (
     DEFAULT_MAX_PIXELS,
@@ -391,14 +396,9 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         settings = self.settings.updated(**settings)
         seed = check_seed(seed)
         preprocess = {"style": style, "style_weights": style_weights, "max_pixels": max_pixels}
-        if callback_on_evaluation is not None:
-            if not callable(callback_on_evaluation):
-                raise StyleParameterError("callback_on_evaluation must be callable(index, pixels, loss)")
-            warnings.warn(
-                "callback_on_evaluation is deprecated; use callback_on_step_end(pipeline, step, total, state)",
-                FutureWarning,
-                stacklevel=3,
-            )
+        deprecated_callback(
+            callback_on_evaluation, "callback_on_evaluation", "(index, pixels, loss)", StyleParameterError
+        )
         forward = {
             "settings": settings,
             "seed": seed,
