@@ -297,7 +297,10 @@ def test_browser_stop_ends_the_run(page, small_image, space):
     while lock.locked() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not lock.locked(), "the dream kept running after Stop"
-    assert page.locator("#dream-download a[href]").count() == 0  # stopped, never finished
+    # never finished: either gradio cancelled the event before its last update (no download), or the handler got
+    # to yield the interrupted dream, marked as stopped (on a fast machine Stop and that update race)
+    if page.locator("#dream-download a[href]").count():
+        page.locator("#dream-status").get_by_text("Stopped on request").first.wait_for(timeout=10_000)
 
 
 def test_browser_shows_our_error_message(page, small_image):
