@@ -78,6 +78,22 @@ PRESETS: dict[str, dict] = {
         "min_learning_rate": 1e-5,
         "grad_clip": 1.0,
     },
+    # a few-second smoke-test size for the recipe's tests (same schedules as the CPU preset); not a model to ship
+    "cat-mel_2bar_tiny": {
+        "enc_rnn_size": [16],
+        "dec_rnn_size": [16, 16],
+        "z_size": 8,
+        "batch_size": 8,
+        "free_bits": 0.0,
+        "max_beta": 0.2,
+        "beta_rate": 0.9999,
+        "sampling_schedule": "inverse_sigmoid",
+        "sampling_rate": 500.0,
+        "learning_rate": 1e-3,
+        "decay_rate": 0.9999,
+        "min_learning_rate": 1e-5,
+        "grad_clip": 1.0,
+    },
 }
 
 MAX_RNN_SIZE = 4096

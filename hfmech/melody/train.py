@@ -7,8 +7,11 @@ Three subcommands::
         --preset cat-mel_2bar_cpu --max-steps 20000 --deadline 60
     python -m hfmech.melody.train export --run .cache/melody/run --out hfmech/melody/weights/musicvae-mel2bar-folk
 
-``fit`` resumes from ``RUN/checkpoint.safetensors`` (model and Adam state, pickle-free) + ``RUN/state.json``;
-``--deadline MINUTES`` stops cleanly (checkpoint written) when that much wall time has passed in this invocation.
+``fit`` resumes from ``RUN/checkpoint/`` (``save_pretrained`` model, Adam moments in ``optimizer.safetensors``,
+``trainer_state.json``; :mod:`hfmech.hub.checkpoints`, pickle-free, swapped in whole); ``--deadline MINUTES`` stops
+cleanly (checkpoint written) when that much wall time has passed in this invocation. The loop goes through
+``accelerate`` (``accelerate launch -m hfmech.melody.train fit …`` on GPUs, ``--mixed-precision bf16``) and falls
+back to a plain torch loop without it (or with ``--no-accelerate``).
 Batches: ``batch_size`` windows drawn uniformly from the deduplicated training windows, each transposed by a random
 whole number of semitones in ``[-5, 5]`` (magenta's ``NoteSequenceAugmenter(transpose_range=(-5, 5))``; a shift that
 would leave MIDI 21..108 keeps the window as it is). Adam with magenta's exponential decay and global-norm clipping.
@@ -31,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..hub.checkpoints import adam_state_tensors, checkpoint_folder, load_adam_state
+from ..hub.files import write_json_atomic
 from .data import transpose
 from .dataset import ATTRIBUTES, attributes, build_windows, load_windows
 from .modeling_music_vae import (
@@ -43,39 +48,103 @@ from .modeling_music_vae import (
 TRANSPOSE_RANGE = (-5, 5)
 
 
-def _save_checkpoint(run: Path, model, opt, step: int, state: dict) -> None:
+CHECKPOINT = (
+    "checkpoint"  # RUN/checkpoint/: config.json, model.safetensors, optimizer.safetensors, trainer_state.json
+)
+
+
+def save_checkpoint(run: Path, model: MusicVAEModel, optimizer, state: dict) -> None:
+    """Model (``save_pretrained``), Adam moments and the JSON trainer state into ``RUN/checkpoint``, written whole into
+    a temporary sibling and swapped in (:func:`hfmech.hub.checkpoints.checkpoint_folder`)."""
     from safetensors.torch import save_file
 
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
-    names = dict(model.named_parameters())
-    for name, p in names.items():
-        st = opt.state.get(p)
-        if st:
-            tensors[f"adam.exp_avg.{name}"] = st["exp_avg"].contiguous()
-            tensors[f"adam.exp_avg_sq.{name}"] = st["exp_avg_sq"].contiguous()
-            tensors[f"adam.step.{name}"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
-    tmp = run / "checkpoint.tmp.safetensors"
-    save_file(tensors, str(tmp))
-    tmp.replace(run / "checkpoint.safetensors")
-    state = dict(state, step=step)
-    tmpj = run / "state.tmp.json"
-    tmpj.write_text(json.dumps(state, indent=1))
-    tmpj.replace(run / "state.json")
+    with checkpoint_folder(Path(run) / CHECKPOINT) as tmp:
+        model.save_pretrained(tmp)
+        save_file(adam_state_tensors(optimizer), str(tmp / "optimizer.safetensors"))
+        write_json_atomic(tmp / "trainer_state.json", state, indent=1)
 
 
-def _load_checkpoint(run: Path, model, opt) -> dict:
+def has_checkpoint(run: Path) -> bool:
+    run = Path(run)
+    return (run / CHECKPOINT / "trainer_state.json").is_file() or (run / "checkpoint.safetensors").is_file()
+
+
+def _legacy_tensors(run: Path) -> dict:
     from safetensors.torch import load_file
 
-    tensors = load_file(str(run / "checkpoint.safetensors"))
+    return load_file(str(Path(run) / "checkpoint.safetensors"))
+
+
+def load_checkpoint(run: Path) -> tuple[MusicVAEModel, dict]:
+    """``(model, trainer_state)`` from ``RUN/checkpoint`` (float32; Adam's moments: :func:`load_optimizer`). Also
+    reads the older single-file layout (``RUN/checkpoint.safetensors`` + ``RUN/state.json``)."""
+    run = Path(run)
+    folder = run / CHECKPOINT
+    if (folder / "trainer_state.json").is_file():
+        state = json.loads((folder / "trainer_state.json").read_text())
+        model = MusicVAEModel.from_pretrained(folder).float()
+        return model, state
+    if not (run / "checkpoint.safetensors").is_file():
+        raise FileNotFoundError(f"no checkpoint in {run}")
+    state = json.loads((run / "state.json").read_text())
+    tensors = _legacy_tensors(run)
+    model = MusicVAEModel(MusicVAEConfig.from_preset(state["preset"]))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    return model, state
+
+
+def load_optimizer(run: Path, model: MusicVAEModel, optimizer) -> None:
+    """Restore Adam's moments saved beside the model (either checkpoint layout) into ``optimizer``."""
+    run = Path(run)
+    if (run / CHECKPOINT / "optimizer.safetensors").is_file():
+        load_adam_state(run / CHECKPOINT / "optimizer.safetensors", optimizer)
+        return
+    tensors = _legacy_tensors(run)
     for name, p in model.named_parameters():
         if f"adam.exp_avg.{name}" in tensors:
-            opt.state[p] = {
+            optimizer.state[p] = {
                 "exp_avg": tensors[f"adam.exp_avg.{name}"],
                 "exp_avg_sq": tensors[f"adam.exp_avg_sq.{name}"],
                 "step": tensors[f"adam.step.{name}"].reshape(()),
             }
-    return json.loads((run / "state.json").read_text())
+
+
+class _PlainAccelerator:
+    """The few ``accelerate.Accelerator`` members the loop uses, for one process without ``accelerate``."""
+
+    num_processes, process_index, is_main_process = 1, 0, True
+
+    def __init__(self, cpu: bool = False, mixed_precision: str = "no"):
+        if mixed_precision != "no":
+            raise SystemExit("--mixed-precision needs accelerate (pip install accelerate)")
+        self.device = torch.device("cuda" if torch.cuda.is_available() and not cpu else "cpu")
+
+    def prepare(self, *objects):
+        return tuple(o.to(self.device) if isinstance(o, torch.nn.Module) else o for o in objects)
+
+    def backward(self, loss):
+        loss.backward()
+
+    def clip_grad_norm_(self, parameters, max_norm):
+        return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
+    def unwrap_model(self, model):
+        return model
+
+    def wait_for_everyone(self):
+        pass
+
+
+def make_accelerator(use_accelerate: bool = True, cpu: bool = False, mixed_precision: str = "no"):
+    """``accelerate.Accelerator`` when importable (and wanted), else :class:`_PlainAccelerator`."""
+    if use_accelerate:
+        try:
+            from accelerate import Accelerator
+        except ImportError:  # pragma: no cover - accelerate is a dependency of hfmech
+            pass
+        else:
+            return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
+    return _PlainAccelerator(cpu=cpu, mixed_precision=mixed_precision)
 
 
 @torch.no_grad()
@@ -110,24 +179,51 @@ def evaluate(model: MusicVAEModel, windows: np.ndarray, batch: int = 512) -> dic
     }
 
 
+def _stop_now(accelerator, flag: bool) -> bool:
+    """The main process's deadline decision, shared with every process (so all stop on the same step)."""
+    if accelerator.num_processes == 1:
+        return flag
+    from accelerate.utils import broadcast_object_list
+
+    box = [flag]
+    broadcast_object_list(box, from_process=0)
+    return bool(box[0])
+
+
 def fit(args) -> int:
+    """Train (or resume) with magenta's schedules. Under ``accelerate launch`` each process draws its own batches
+    (a numpy generator seeded by seed, step and process index) and DDP averages the gradients."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     train_w, held_w, data_info = load_windows(args.windows)
     windows_mtime = Path(args.windows).stat().st_mtime
     run = Path(args.run)
     run.mkdir(parents=True, exist_ok=True)
-    config = MusicVAEConfig.from_preset(args.preset)
-    if args.batch_size:
-        config.batch_size = args.batch_size
-    model = MusicVAEModel(config)
-    opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    state = {"seconds": 0.0, "log": [], "preset": args.preset, "data": data_info, "threads": args.threads}
-    if (run / "checkpoint.safetensors").exists():
-        state = _load_checkpoint(run, model, opt)
-        print(f"resumed at step {state['step']}", flush=True)
+    accelerator = make_accelerator(not args.no_accelerate, args.cpu, args.mixed_precision)
+    main = accelerator.is_main_process
+    if has_checkpoint(run):
+        model, state = load_checkpoint(run)
+        config = model.config
+        opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        load_optimizer(run, model, opt)
+        if main:
+            print(f"resumed at step {state['step']}", flush=True)
+    else:
+        config = MusicVAEConfig.from_preset(args.preset)
+        if args.batch_size:
+            config.batch_size = args.batch_size
+        model = MusicVAEModel(config)
+        opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        state = {"step": 0, "seconds": 0.0, "log": [], "preset": args.preset, "data": data_info}
+    state.update(
+        threads=args.threads, processes=accelerator.num_processes, mixed_precision=args.mixed_precision
+    )
+    state["accelerate"] = not isinstance(accelerator, _PlainAccelerator)
+    model, opt = accelerator.prepare(model, opt)
+    unwrapped = accelerator.unwrap_model(model)
+    device = accelerator.device
     step = int(state.get("step", 0))
-    rng = np.random.default_rng(args.seed + step)
+    rng = np.random.default_rng([args.seed, step, accelerator.process_index])
     started = time.time()
     seconds_before = float(state.get("seconds", 0.0))
     last_ckpt = time.time()
@@ -135,25 +231,35 @@ def fit(args) -> int:
     try:
         from tqdm import tqdm
 
-        bar = tqdm(total=args.max_steps, initial=step, mininterval=10, file=sys.stdout)
+        bar = tqdm(total=args.max_steps, initial=step, mininterval=10, file=sys.stdout, disable=not main)
     except ImportError:  # pragma: no cover
         bar = None
+
+    def checkpoint():
+        state["seconds"] = seconds_before + time.time() - started
+        state["step"] = step
+        if main:
+            save_checkpoint(run, unwrapped, opt, state)
+        accelerator.wait_for_everyone()
+
     model.train()
     stop_reason = "max_steps"
     while step < args.max_steps:
-        if args.deadline and time.time() - started > args.deadline * 60:
+        if step % args.log_every == 0 and _stop_now(
+            accelerator, bool(args.deadline) and time.time() - started > args.deadline * 60
+        ):
             stop_reason = "deadline"
             break
         idx = rng.integers(0, len(train_w), config.batch_size)
         shifts = rng.integers(TRANSPOSE_RANGE[0], TRANSPOSE_RANGE[1] + 1, config.batch_size)
-        x = torch.from_numpy(transpose(train_w[idx], shifts))
+        x = torch.from_numpy(transpose(train_w[idx], shifts)).to(device)
         lr = learning_rate_at(config, step)
         for g in opt.param_groups:
             g["lr"] = lr
         out = model(x, step=step)
         opt.zero_grad(set_to_none=True)
-        out.loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        accelerator.backward(out.loss)
+        norm = accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
         opt.step()
         step += 1
         if bar is not None:
@@ -165,16 +271,18 @@ def fit(args) -> int:
             windows_mtime = Path(args.windows).stat().st_mtime
             eval_subset = held_w[: args.eval_windows]
             state["data"] = data_info
-            print(
-                f"reloaded windows at step {step}: {len(train_w)} train, {len(held_w)} held-out", flush=True
-            )
-        if step % args.log_every == 0:
+            if main:
+                print(
+                    f"reloaded windows at step {step}: {len(train_w)} train, {len(held_w)} held-out",
+                    flush=True,
+                )
+        if step % args.log_every == 0 and main:
             row = {
                 "step": step,
-                "loss": round(float(out.loss), 4),
-                "r_loss": round(float(out.r_loss.mean()), 4),
-                "kl_bits": round(float(out.kl.mean()) / math.log(2), 3),
-                "accuracy": round(float(out.accuracy), 4),
+                "loss": round(float(out.loss.detach()), 4),
+                "r_loss": round(float(out.r_loss.detach().mean()), 4),
+                "kl_bits": round(float(out.kl.detach().mean()) / math.log(2), 3),
+                "accuracy": round(float(out.accuracy.detach()), 4),
                 "beta": round(out.beta, 5),
                 "sampling_probability": round(out.sampling_probability, 4),
                 "lr": lr,
@@ -182,22 +290,21 @@ def fit(args) -> int:
                 "seconds": round(seconds_before + time.time() - started, 1),
             }
             if step % (args.log_every * args.eval_every) == 0 and len(eval_subset):
-                ev = evaluate(model, eval_subset)
+                ev = evaluate(unwrapped, eval_subset)
                 model.train()
                 row["heldout_tf_accuracy"] = round(ev["teacher_forced_accuracy"], 4)
                 row["heldout_sampled_accuracy"] = round(ev["sampled_accuracy"], 4)
             state.setdefault("log", []).append(row)
             print(json.dumps(row), flush=True)
         if time.time() - last_ckpt > args.checkpoint_minutes * 60:
-            state["seconds"] = seconds_before + time.time() - started
-            _save_checkpoint(run, model, opt, step, state)
+            checkpoint()
             last_ckpt = time.time()
     if bar is not None:
         bar.close()
-    state["seconds"] = seconds_before + time.time() - started
     state["stop_reason"] = stop_reason
-    _save_checkpoint(run, model, opt, step, state)
-    print(f"stopped ({stop_reason}) at step {step}, {state['seconds']:.0f} s in all", flush=True)
+    checkpoint()
+    if main:
+        print(f"stopped ({stop_reason}) at step {step}, {state['seconds']:.0f} s in all", flush=True)
     return 0
 
 
@@ -221,6 +328,11 @@ def attribute_vectors(
         if hi <= lo:  # a tied quartile: split at the median instead
             med = np.median(values[:, a])
             top, bottom = values[:, a] > med, values[:, a] <= med
+        if not top.any() or not bottom.any():  # constant over these windows: no direction to learn
+            print(f"attribute {name}: the same value in every window; its vector stays zero", flush=True)
+            vecs.append(torch.zeros(mus.shape[1]))
+            info[name] = {"top_windows": 0, "bottom_windows": 0, "norm": 0.0}
+            continue
         vec = attribute_vector(mus[torch.from_numpy(top)], mus[torch.from_numpy(bottom)])
         vecs.append(vec)
         info[name] = {
@@ -263,15 +375,9 @@ def heldout_examples(corpus: Path, data_info: dict, count: int = 12, bars: int =
 
 def export(args) -> int:
     torch.set_num_threads(args.threads)
-    from safetensors.torch import load_file
-
     run = Path(args.run)
-    state = json.loads((run / "state.json").read_text())
+    model, state = load_checkpoint(run)
     train_w, held_w, data_info = load_windows(args.windows)
-    config = MusicVAEConfig.from_preset(state["preset"])
-    model = MusicVAEModel(config)
-    tensors = load_file(str(run / "checkpoint.safetensors"))
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     model.eval()
     rng = np.random.default_rng(0)
     sub = train_w[rng.permutation(len(train_w))[: args.attribute_windows]]
@@ -329,6 +435,11 @@ def main(argv=None) -> int:
     f.add_argument("--eval-windows", type=int, default=256)
     f.add_argument("--threads", type=int, default=1)
     f.add_argument("--seed", type=int, default=0)
+    f.add_argument(
+        "--mixed-precision", choices=("no", "bf16", "fp16"), default="no", help="accelerate's autocast"
+    )
+    f.add_argument("--cpu", action="store_true", help="stay on the CPU even where a GPU exists")
+    f.add_argument("--no-accelerate", action="store_true", help="plain torch loop (one process)")
     e = sub.add_parser("export", help="held-out metrics, attribute vectors, fp16 weights")
     e.add_argument("--run", default=".cache/melody/run")
     e.add_argument("--windows", default=".cache/melody/windows.npz")
