@@ -1,6 +1,8 @@
 """``hfmech melody-sample``, ``melody-interpolate``, ``melody-attribute`` and ``melody-train`` (MusicVAE, Roberts et
 al. 2018). Melodies in: ``.mid``/``.midi``, ``.abc``, ``.xml``/``.musicxml``/``.mxl``; out: ``.mid`` (every 2-bar
-result one after another, a bar of rest between them) and, with ``--wav``, the same through the numpy synthesiser."""
+result one after another, a bar of rest between them) and, with ``--wav``, the same as audio
+(``--synth auto|builtin|fluidsynth``: FluidSynth and a General MIDI soundfont when installed, else the numpy
+synthesiser)."""
 
 from __future__ import annotations
 
@@ -29,25 +31,29 @@ def join_with_rests(melodies: list[np.ndarray], rest_bars: int = 1) -> np.ndarra
 def _outputs(args):
     out = check_output_path(args.output, suffixes=MIDI_SUFFIXES, kind="-o MIDI")
     wav = check_output_path(args.wav, suffixes=WAV_SUFFIXES, kind="--wav") if args.wav else None
+    if wav is not None:  # settle the synthesiser before loading the model: a missing FluidSynth fails fast
+        from .io import choose_synth
+
+        args.synth, args.soundfont = choose_synth(args.synth, args.soundfont)
     return out, wav
 
 
-def _write(melodies, out, wav, bpm) -> None:
+def _write(melodies, out, wav, args) -> None:
     from .io import write_midi, write_wav
 
     events = join_with_rests(melodies)
-    write_midi(out, events, bpm=bpm)
+    write_midi(out, events, bpm=args.bpm)
     print(f"midi: {out}")
     if wav is not None:
-        write_wav(wav, events, bpm=bpm)
-        print(f"wav: {wav}")
+        write_wav(wav, events, bpm=args.bpm, synth=args.synth, soundfont=args.soundfont)
+        print(f"wav: {wav} ({args.synth}{f', {args.soundfont}' if args.soundfont else ''})")
 
 
 def melody_sample(args) -> int:
     out, wav = _outputs(args)
     pipe = load_pipeline_for_cli("melody-vae", args.model)
     melodies = pipe.sample(args.n, temperature=args.temperature, seed=args.seed)
-    _write(melodies, out, wav, args.bpm)
+    _write(melodies, out, wav, args)
     return 0
 
 
@@ -59,7 +65,7 @@ def melody_interpolate(args) -> int:
     melodies = pipe.interpolate(
         str(a), str(b), steps=args.steps, method=args.method, temperature=args.temperature, seed=args.seed
     )
-    _write(melodies, out, wav, args.bpm)
+    _write(melodies, out, wav, args)
     return 0
 
 
@@ -71,7 +77,7 @@ def melody_attribute(args) -> int:
     melodies = pipe.attribute(
         str(tune), args.attribute, strengths, temperature=args.temperature, seed=args.seed
     )
-    _write(melodies, out, wav, args.bpm)
+    _write(melodies, out, wav, args)
     return 0
 
 
@@ -82,7 +88,19 @@ def _common(p, temperature_help="sampling temperature (default from the model co
         help="zoo name, local folder or Hub id (default: %(default)s)",
     )
     p.add_argument("-o", "--output", required=True, help="output MIDI file (.mid)")
-    p.add_argument("--wav", default=None, help="also write audio from the built-in synthesiser (.wav)")
+    p.add_argument("--wav", default=None, help="also write audio (.wav)")
+    p.add_argument(
+        "--synth",
+        choices=("auto", "builtin", "fluidsynth"),
+        default="auto",
+        help="audio for --wav: FluidSynth with a General MIDI soundfont, or the built-in numpy synthesiser; auto "
+        "takes FluidSynth when it and a soundfont are installed (default: %(default)s)",
+    )
+    p.add_argument(
+        "--soundfont",
+        default=None,
+        help="a .sf2 soundfont for FluidSynth (default: $HFMECH_SOUNDFONT, then the system's)",
+    )
     p.add_argument("--temperature", type=float, default=None, help=temperature_help)
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument(

@@ -1,4 +1,5 @@
-"""Melody input and output: MIDI (``mido``), ABC / MusicXML (``music21``), WAV from a numpy synthesiser, piano rolls.
+"""Melody input and output: MIDI (``mido``), ABC / MusicXML (``music21``), WAV from a numpy synthesiser (or
+FluidSynth with a General MIDI soundfont when installed: :func:`choose_synth`), piano rolls.
 
 Every reader returns **events** at 16 steps per 4/4 bar (:mod:`hfmech.melody.data`) and refuses bad input with a
 typed :class:`MelodyInputError` (an :class:`~hfmech.errors.HfmechError` and ``ValueError``):
@@ -305,12 +306,189 @@ def synthesize(
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
-def wav_bytes(events: np.ndarray, **kwargs) -> bytes:
+# ------------------------------------------------------------------------------------------ optional FluidSynth
+SYNTHS = ("builtin", "fluidsynth", "auto")
+SOUNDFONT_ENV = "HFMECH_SOUNDFONT"
+#: Where Debian/Ubuntu (``fluid-soundfont-gm``, ``timgm6mb-soundfont``), Fedora and Homebrew put a free GM soundfont.
+SOUNDFONT_CANDIDATES = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/soundfonts/default.sf2",
+)
+FLUIDSYNTH_TIMEOUT_S = 120
+
+
+class SynthError(HfmechError, RuntimeError):
+    """FluidSynth was asked for but is not installed, no soundfont was found, or it failed to render."""
+
+
+def fluidsynth_backend() -> str | None:
+    """``"binary"`` (``fluidsynth`` on PATH), ``"python"`` (``pyfluidsynth`` importable) or ``None``."""
+    import importlib.util
+    import shutil
+
+    if shutil.which("fluidsynth"):
+        return "binary"
+    try:
+        if importlib.util.find_spec("fluidsynth") is not None:
+            return "python"
+    except (ImportError, ValueError):  # pragma: no cover - a broken install
+        pass
+    return None
+
+
+def find_soundfont(soundfont=None) -> Path | None:
+    """The soundfont to use: ``soundfont`` if given, else ``$HFMECH_SOUNDFONT``, else the first of
+    :data:`SOUNDFONT_CANDIDATES` that exists, else ``None``. A path given explicitly (argument or environment) that
+    is not a file is a :class:`SynthError`, never silently replaced."""
+    explicit = soundfont if soundfont not in (None, "") else os.environ.get(SOUNDFONT_ENV) or None
+    if explicit is not None:
+        path = Path(os.path.expanduser(os.fspath(explicit)))
+        if not path.is_file():
+            where = "--soundfont" if soundfont not in (None, "") else f"${SOUNDFONT_ENV}"
+            raise SynthError(f"{where}: no soundfont file at {os.fspath(explicit)!r}")
+        return path
+    for candidate in SOUNDFONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def choose_synth(synth: str = "auto", soundfont=None) -> tuple[str, Path | None]:
+    """Resolve ``synth`` (``builtin``, ``fluidsynth`` or ``auto``) to ``("builtin", None)`` or
+    ``("fluidsynth", soundfont_path)``. ``auto`` takes FluidSynth when it and a soundfont are installed, else the
+    built-in synthesiser; ``fluidsynth`` without them is a :class:`SynthError` saying what to install."""
+    if synth not in SYNTHS:
+        raise SynthError(f"synth must be one of {SYNTHS}, got {synth!r}")
+    if synth == "builtin":
+        return "builtin", None
+    backend = fluidsynth_backend()
+    if synth == "auto":
+        if backend is None:
+            return "builtin", None
+        sf2 = find_soundfont(soundfont)
+        return ("fluidsynth", sf2) if sf2 is not None else ("builtin", None)
+    if backend is None:
+        raise SynthError(
+            "synth 'fluidsynth' needs the fluidsynth program on PATH (apt-get install fluidsynth, brew install "
+            "fluid-synth) or the pyfluidsynth package; or use the built-in synthesiser (--synth builtin)"
+        )
+    sf2 = find_soundfont(soundfont)
+    if sf2 is None:
+        raise SynthError(
+            f"synth 'fluidsynth' needs a General MIDI soundfont: pass --soundfont PATH.sf2 or set "
+            f"${SOUNDFONT_ENV} (apt-get install fluid-soundfont-gm puts one in /usr/share/sounds/sf2)"
+        )
+    return "fluidsynth", sf2
+
+
+def _to_mono_float(audio: np.ndarray, gain: float) -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=1)
+    peak = np.abs(audio).max() if audio.size else 0.0
+    if peak > 0:
+        audio = audio / peak * gain * 3
+    return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+
+def render_fluidsynth(
+    events: np.ndarray,
+    soundfont,
+    *,
+    bpm: float = 120.0,
+    sample_rate: int = SAMPLE_RATE,
+    program: int = 0,
+    gain: float = 0.3,
+) -> np.ndarray:
+    """Events through FluidSynth with ``soundfont`` (General MIDI ``program``, 0 = acoustic grand piano): float32
+    mono ``(samples,)`` in ``[-1, 1]``, peak-normalised as :func:`synthesize`. The ``fluidsynth`` program renders a
+    temporary MIDI file offline (``-F``); without it ``pyfluidsynth`` plays the notes into a buffer."""
+    backend = fluidsynth_backend()
+    if backend is None:
+        raise SynthError("fluidsynth is not installed (neither the program nor pyfluidsynth)")
+    soundfont = Path(soundfont)
+    if backend == "binary":
+        import subprocess
+        import tempfile
+
+        import soundfile as sf
+
+        with tempfile.TemporaryDirectory(prefix="hfmech-fluidsynth-") as tmp:
+            mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
+            mid.write_bytes(midi_bytes(events, bpm=bpm, program=program))
+            cmd = ["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(int(sample_rate))]
+            cmd += ["-F", str(wav), "-T", "wav", str(soundfont), str(mid)]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=FLUIDSYNTH_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                raise SynthError(f"fluidsynth took over {FLUIDSYNTH_TIMEOUT_S} s") from None
+            if proc.returncode != 0 or not wav.is_file() or wav.stat().st_size <= 44:
+                detail = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
+                raise SynthError(f"fluidsynth failed ({proc.returncode}): {detail[0]}")
+            audio, _ = sf.read(str(wav), dtype="float32", always_2d=True)
+        return _to_mono_float(audio, gain)
+    import fluidsynth  # pyfluidsynth
+
+    step_s = 60.0 / bpm / STEPS_PER_QUARTER
+    synth = fluidsynth.Synth(samplerate=float(sample_rate))
+    try:
+        sfid = synth.sfload(str(soundfont))
+        if sfid < 0:
+            raise SynthError(f"fluidsynth could not load the soundfont {soundfont}")
+        synth.program_select(0, sfid, 0, int(program))
+        timeline = []
+        for start, end, pitch in events_to_notes(np.asarray(events)):
+            timeline.append((int(round(end * step_s * sample_rate)), 0, int(pitch)))
+            timeline.append((int(round(start * step_s * sample_rate)), 1, int(pitch)))
+        timeline.sort()
+        total = int(math.ceil((len(events) * step_s + 0.5) * sample_rate))
+        chunks, now = [], 0
+        for at, on, pitch in timeline + [(total, -1, 0)]:
+            if at > now:
+                chunks.append(np.asarray(synth.get_samples(at - now), dtype=np.float64).reshape(-1, 2))
+                now = at
+            if on == 1:
+                synth.noteon(0, pitch, 90)
+            elif on == 0:
+                synth.noteoff(0, pitch)
+    finally:
+        synth.delete()
+    return _to_mono_float(np.concatenate(chunks) if chunks else np.zeros((0, 2)), gain)
+
+
+def render(
+    events: np.ndarray,
+    *,
+    synth: str = "builtin",
+    soundfont=None,
+    bpm: float = 120.0,
+    sample_rate: int = SAMPLE_RATE,
+) -> np.ndarray:
+    """Audio of ``events`` from the synthesiser :func:`choose_synth` picks: float32 mono ``(samples,)``."""
+    kind, sf2 = choose_synth(synth, soundfont)
+    if kind == "fluidsynth":
+        return render_fluidsynth(events, sf2, bpm=bpm, sample_rate=sample_rate)
+    return synthesize(events, bpm=bpm, sample_rate=sample_rate)
+
+
+def wav_bytes(
+    events: np.ndarray,
+    *,
+    synth: str = "builtin",
+    soundfont=None,
+    bpm: float = 120.0,
+    sample_rate: int = SAMPLE_RATE,
+) -> bytes:
+    """A 16-bit mono WAV of ``events`` (``synth``: ``builtin``, ``fluidsynth`` or ``auto``; see :func:`choose_synth`)."""
     import soundfile as sf
 
     buf = _io.BytesIO()
-    sr = kwargs.get("sample_rate", SAMPLE_RATE)
-    sf.write(buf, synthesize(events, **kwargs), sr, format="WAV", subtype="PCM_16")
+    audio = render(events, synth=synth, soundfont=soundfont, bpm=bpm, sample_rate=sample_rate)
+    sf.write(buf, audio, sample_rate, format="WAV", subtype="PCM_16")
     return buf.getvalue()
 
 
