@@ -1,0 +1,247 @@
+"""Steering measured (issue 19 §2): SmolLM2-135M-Instruct's sentiment unit clamped (Radford et al. 2017), the
+sentiment direction added (Tigges et al. 2023; activation addition, Turner et al. 2023) and a TopK-SAE feature's
+decoder row added, each judged by an independent classifier, with fluency measured.
+
+Protocol (the same for every method and setting):
+
+- **Prompts**: 10 neutral chat requests (:data:`PROMPTS`, "Write a short review of …"), each sampled 10 times in one
+  left-padded batch of 100; ``torch.manual_seed(0)`` before every setting, so sample *i* uses the same random
+  stream in every setting (paired).
+- **Sampling**: temperature 0.8, no top-k/top-p, 40 to 48 new tokens (end-of-text is suppressed before 40).
+- **Intervention** at layer 14's MLP hidden activations (the unit's site), at every position (prompt and generated):
+  ``neuron``: unit 451 held at ``polarity · v · 0.87`` (``v`` in sentiment units, 0.87 = its 99th-percentile |value|
+  on SST-2 train); ``direction`` / ``sae``: ``strength · û`` added (``û`` the unit-norm mean-difference direction or
+  the SAE feature's unit-norm decoder row, signed so that + is positive).
+- **Judge**: :mod:`hfmech.sentiment.judge` (MiniLM-L6 sentence embeddings + L1 logistic regression on SST-2 train;
+  shares no weights or training data with SmolLM2's sentiment discovery beyond SST-2 *labels*, which the judge and
+  the discovery both use; its accuracy on SST-2 test is reported).
+- **Fluency**: perplexity of the samples under the *unsteered* model (conditioned on the same chat prompt), and the
+  fraction of samples that are English sentences: ≥ 8 words, ≥ 90 % of the words whole entries of the judge's
+  English WordPiece vocabulary (bert-base-uncased's 30,522, not sub-word pieces), ≥ 50 % distinct words, and ≥ 95 %
+  of the characters ASCII letters, digits, spaces or punctuation.
+
+    python benchmarks/sentiment_steering.py prep --data ../shared/data --feats FEATS --work /tmp/steer
+    python benchmarks/sentiment_steering.py generate --work /tmp/steer --method neuron --values 0 2 -2 5 -5 ...
+    python benchmarks/sentiment_steering.py score --work /tmp/steer
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.common import machine_info, write_report  # noqa: E402
+from hfmech.hub.files import write_json_atomic  # noqa: E402
+
+LAYER, SITE, UNIT = 14, "mlp", 451
+ZOO = Path.home() / ".cache" / "hfmech" / "zoo" / "smollm2-135m-sentiment"
+PROMPTS = [
+    "Write a short review of a movie you watched recently.",
+    "Write a short review of a restaurant you visited.",
+    "Write a short review of a hotel you stayed at.",
+    "Write a short review of a book you read.",
+    "Write a short review of a phone you bought.",
+    "Write a short review of a pair of headphones.",
+    "Write a short review of a coffee shop.",
+    "Write a short review of a video game you played.",
+    "Write a short review of a concert you went to.",
+    "Write a short review of a laptop you used.",
+]
+PER_PROMPT = 10
+GEN = {"max_new_tokens": 48, "min_new_tokens": 40, "temperature": 0.8, "seed": 0, "chat": True}
+
+
+def _neuron(model_dir):
+    from hfmech.sentiment.steering import SentimentNeuron
+
+    return SentimentNeuron.from_pretrained(model_dir)
+
+
+# ------------------------------------------------------------------------------------------------ prep
+
+
+def prep(args) -> None:
+    """Judge (fitted once, cached), the direction (SST-2 train mean difference), CR features, reading accuracies."""
+    from hfmech.sentiment.datasets import load_sentence_classification, stratified_sample
+    from hfmech.sentiment.judge import sst2_judge
+    from hfmech.sentiment.steering import mean_difference
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    feats = Path(args.feats)
+    t0 = time.time()
+    judge = sst2_judge(Path(args.data) / "sst2", cache=work / "judge")
+    t_judge = time.time() - t0
+    sets = {}
+    for name in ("sst2-train", "sst2-dev", "sst2-test", "imdb-test"):
+        X = np.load(feats / name / "mlp-last.npy", mmap_mode="r")[:, LAYER, :].astype(np.float32)
+        sets[name] = (X, np.load(feats / name / "labels.npy"))
+    cr_path = work / "cr-mlp-last-L14.npz"
+    if not cr_path.is_file():
+        texts, labels = load_sentence_classification(Path(args.data) / "sentence-classification", "cr")
+        idx = stratified_sample(np.asarray(labels), args.cr, seed=0)
+        neuron = _neuron(args.model)
+        X = neuron.activations([texts[i] for i in idx], pool="last")
+        np.savez(cr_path, X=X, y=np.asarray(labels)[idx], idx=idx)
+    z = np.load(cr_path)
+    sets["cr"] = (z["X"], z["y"])
+    Xtr, ytr = sets["sst2-train"]
+    direction = mean_difference(Xtr, ytr, LAYER, SITE)
+    direction.save(work / "direction.safetensors")
+    from hfmech.sentiment.probe import fit_threshold
+
+    thr, pol, unit_train = fit_threshold(Xtr[:, UNIT], ytr)
+    reading = {"neuron": {"sst2-train": unit_train}, "direction": {}}
+    for name, (X, y) in sets.items():
+        reading["neuron"][name] = float(((pol * (X[:, UNIT] - thr) > 0) == y).mean())
+        reading["direction"][name] = float((direction.predict(X) == y).mean())
+        reading["neuron"][f"{name}-n"] = reading["direction"][f"{name}-n"] = int(len(y))
+    report = {
+        "judge": {**judge.info, "fit_seconds": t_judge},
+        "unit": {"unit": UNIT, "layer": LAYER, "site": SITE, "threshold": thr, "polarity": pol},
+        "direction": {
+            "norm": float(direction.vector.norm()),
+            "threshold": direction.threshold,
+            "cosine_with_unit_axis": float(direction.unit_vector[UNIT]),
+        },
+        "reading": reading,
+        "cr_sample": "CR (Hu & Liu 2004 customer reviews, harvardnlp custrev.all), stratified sample, seed 0",
+    }
+    write_json_atomic(work / "prep.json", report)
+    print(json.dumps(report, indent=1))
+
+
+# -------------------------------------------------------------------------------------------- generate
+
+
+def generate(args) -> None:
+    from hfmech.sentiment.steering import SteeringVector
+
+    work = Path(args.work)
+    neuron = _neuron(args.model)
+    out_path = work / f"samples-{args.method}.json"
+    done = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    vector = None
+    if args.method in ("direction", "sae"):
+        vector = SteeringVector.load(
+            work / ("direction.safetensors" if args.method == "direction" else "sae_feature.safetensors")
+        )
+    for value in args.values:
+        key = f"{value:g}"
+        if key in done:
+            continue
+        t0 = time.time()
+        if value == 0:
+            texts = neuron.generate(PROMPTS, n=PER_PROMPT, **GEN)
+        elif args.method == "neuron":
+            texts = neuron.generate(PROMPTS, n=PER_PROMPT, clamp=value, **GEN)
+        else:
+            texts = neuron.generate(PROMPTS, n=PER_PROMPT, steer=vector, strength=value, **GEN)
+        done[key] = {"value": value, "texts": texts, "seconds": time.time() - t0}
+        write_json_atomic(out_path, done)
+        print(f"{args.method} {key}: {time.time() - t0:.0f}s  {texts[0][:100]!r}", flush=True)
+
+
+# ----------------------------------------------------------------------------------------------- score
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def english_sentence(text: str, vocab: set[str]) -> bool:
+    """The fluency heuristic of the module docstring."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < 8:
+        return False
+    in_vocab = sum(w in vocab for w in words) / len(words)
+    distinct = len(set(words)) / len(words)
+    ok_chars = sum(c.isascii() and (c.isprintable() or c.isspace()) for c in text) / max(len(text), 1)
+    return in_vocab >= 0.9 and distinct >= 0.5 and ok_chars >= 0.95
+
+
+def score(args) -> None:
+    from hfmech.sentiment.judge import SentimentJudge
+    from hfmech.sentiment.steering import continuation_nll
+
+    work = Path(args.work)
+    judge = SentimentJudge.load(work / "judge")
+    vocab = {w for w in judge.encoder.tokenizer.get_vocab() if w.isalpha() and w.isascii()}
+    neuron = _neuron(args.model)
+    prompts = [p for p in PROMPTS for _ in range(PER_PROMPT)]
+    scores_path = work / "scores.json"
+    scores = json.loads(scores_path.read_text()) if scores_path.is_file() else {}
+    for method in ("neuron", "direction", "sae"):
+        path = work / f"samples-{method}.json"
+        if not path.is_file():
+            continue
+        for key, entry in json.loads(path.read_text()).items():
+            sid = f"{method}:{key}"
+            if sid in scores:
+                continue
+            texts = entry["texts"]
+            p = judge.predict_proba(texts)
+            nll, count = continuation_nll(neuron.model, neuron.tokenizer, prompts, texts, chat=True)
+            english = [english_sentence(t, vocab) for t in texts]
+            scores[sid] = {
+                "method": method,
+                "value": entry["value"],
+                "n": len(texts),
+                "fraction_positive": float((p > 0.5).mean()),
+                "fraction_negative": float((p <= 0.5).mean()),
+                "mean_p_positive": float(p.mean()),
+                "perplexity": float(np.exp(nll.sum() / max(count.sum(), 1))),
+                "median_sample_perplexity": float(np.median(np.exp(nll / np.maximum(count, 1)))),
+                "fraction_english": float(np.mean(english)),
+                "mean_new_tokens": float(count.mean()),
+                "generation_seconds": entry["seconds"],
+                "examples": texts[:3],
+            }
+            write_json_atomic(scores_path, scores)
+            s = scores[sid]
+            print(
+                f"{sid}: +{s['fraction_positive']:.2f} ppl {s['perplexity']:.1f} en {s['fraction_english']:.2f}",
+                flush=True,
+            )
+    prep_report = json.loads((work / "prep.json").read_text())
+    sae_path = REPO / "benchmarks" / "results" / "sentiment_sae.json"
+    report = {
+        "protocol": {"prompts": PROMPTS, "per_prompt": PER_PROMPT, **GEN, "layer": LAYER, "site": SITE},
+        "prep": prep_report,
+        "sae": json.loads(sae_path.read_text()) if sae_path.is_file() else None,
+        "steering": scores,
+        "machine": machine_info(threads=torch.get_num_threads()),
+    }
+    write_report(REPO / "benchmarks" / "results" / "sentiment_steering.json", report)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("prep")
+    a.add_argument("--data", required=True)
+    a.add_argument("--feats", required=True)
+    a.add_argument("--cr", type=int, default=1000)
+    g = sub.add_parser("generate")
+    g.add_argument("--method", choices=("neuron", "direction", "sae"), required=True)
+    g.add_argument("--values", type=float, nargs="+", required=True)
+    s = sub.add_parser("score")
+    for q in (a, g, s):
+        q.add_argument("--work", required=True)
+        q.add_argument("--model", default=str(ZOO))
+        q.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    {"prep": prep, "generate": generate, "score": score}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,417 @@
+"""Steering a causal LM's sentiment three ways, behind one API: the clamped unit, a direction, an SAE feature.
+
+* **The unit** (Radford, Jozefowicz & Sutskever 2017, arXiv:1704.01444, §5): the discovered unit is overwritten with
+  a fixed value at every position of every forward step (:func:`hfmech.sentiment.lm_neuron.clamp_units`).
+* **The sentiment direction** (Tigges et al. 2023, "Linear Representations of Sentiment in Large Language Models",
+  arXiv:2310.15154): the difference of the class means of a site's activations,
+  ``d = mean(x | positive) - mean(x | negative)`` (``(U,)``), read as a classifier by projecting onto ``d`` and
+  thresholding, and steered by **activation addition** (Turner et al. 2023, "Activation Addition", arXiv:2308.10248;
+  contrastive mean difference as Rimsky et al. 2024, "Contrastive Activation Addition", arXiv:2312.06681):
+  ``x <- x + strength * d_hat`` at every position, ``d_hat = d / ||d||``.
+* **A sparse-autoencoder feature** (:mod:`hfmech.sentiment.sae`): the decoder column of the feature that best reads
+  sentiment, added the same way.
+
+The API follows repeng / steering-vectors: :class:`SentimentNeuron` wraps a model and its discovered unit;
+``neuron.generate(prompt, clamp=+1.0)`` clamps the unit at ``polarity * clamp * clamp_value`` (``clamp`` is signed
+in sentiment: ``+`` writes positive), ``neuron.generate(prompt, steer=direction, strength=4.0)`` adds a vector;
+:func:`add_vector` / :meth:`SentimentNeuron.steered` / :meth:`SentimentNeuron.clamped` are context managers whose
+hooks are removed on exit, so the model is unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import HfmechError
+from .lm_neuron import LMNeuronError, chat_prompt, clamp_units, resolve_site
+
+MAX_NEW_TOKENS = 512
+"""Longest generation :meth:`SentimentNeuron.generate` accepts (the pipeline's own limit is separate)."""
+MAX_BATCH = 256
+
+
+class SteeringError(HfmechError, ValueError):
+    """A steering vector of the wrong width or with non-finite entries, a non-finite strength or clamp, a
+    generation setting out of range, or a model without a discovered unit."""
+
+
+def _finite(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise SteeringError(f"{what} must be a number, got {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise SteeringError(f"{what} must be finite, got {value!r}")
+    return out
+
+
+def site_width(model: nn.Module, layer: int | str, site: str = "mlp") -> int:
+    """Number of units at ``site`` of ``layer`` (MLP: ``intermediate_size``; residual: ``hidden_size``)."""
+    s = resolve_site(model, layer, site)
+    if s.side == "input" and hasattr(s.module, "in_features"):
+        return int(s.module.in_features)
+    hidden = getattr(getattr(model, "config", None), "hidden_size", None)
+    if site == "residual" and hidden is not None:
+        return int(hidden)
+    raise LMNeuronError(f"cannot tell the width of {s.name}")
+
+
+def _as_vector(vector, width: int | None = None) -> torch.Tensor:
+    if isinstance(vector, SteeringVector):
+        vector = vector.vector
+    if isinstance(vector, np.ndarray):
+        vector = torch.from_numpy(np.asarray(vector, dtype=np.float32))
+    if not isinstance(vector, torch.Tensor):
+        try:
+            vector = torch.tensor(vector, dtype=torch.float32)
+        except (TypeError, ValueError):
+            raise SteeringError(
+                f"a steering vector must be a 1-D tensor or array, got {type(vector).__name__}"
+            ) from None
+    if vector.ndim != 1 or vector.numel() == 0:
+        raise SteeringError(f"a steering vector must be 1-D and non-empty, got shape {tuple(vector.shape)}")
+    if not vector.is_floating_point():
+        vector = vector.float()
+    if not torch.isfinite(vector).all():
+        raise SteeringError("the steering vector has NaN or infinite entries")
+    if width is not None and vector.numel() != width:
+        raise SteeringError(f"the steering vector has {vector.numel()} entries; the site has {width} units")
+    return vector.detach()
+
+
+@contextlib.contextmanager
+def add_vector(model: nn.Module, vector, strength: float, layer: int | str, site: str = "mlp"):
+    """Within the block every forward pass adds ``strength * vector`` (``(U,)``) to ``site`` of ``layer`` at every
+    position (prompt and generated tokens; works with ``generate()`` and the KV cache). The hook is removed on exit.
+
+    ``vector`` is used as given (normalise it first for a strength in activation-norm units)."""
+    strength = _finite(strength, "strength")
+    width = site_width(model, layer, site)
+    v = _as_vector(vector, width)
+    s = resolve_site(model, layer, site)
+    delta = {}
+
+    def shifted(t: torch.Tensor) -> torch.Tensor:
+        key = (t.dtype, t.device)
+        if key not in delta:
+            delta[key] = (strength * v).to(dtype=t.dtype, device=t.device)
+        return t + delta[key]
+
+    if s.side == "input":
+        handle = s.module.register_forward_pre_hook(lambda _m, args: (shifted(args[0]), *args[1:]))
+    else:
+
+        def hook(_module, _args, output):
+            if isinstance(output, tuple):
+                return (shifted(output[0]), *output[1:])
+            return shifted(output)
+
+        handle = s.module.register_forward_hook(hook)
+    try:
+        yield s
+    finally:
+        handle.remove()
+
+
+# ------------------------------------------------------------------------------------------ the direction
+
+
+@dataclass
+class SteeringVector:
+    """A direction at one site: ``vector`` ``(U,)`` float32, read as a classifier by ``polarity * (x·v̂ -
+    threshold) > 0`` (positive) and steered with ``x + strength·v̂``."""
+
+    vector: torch.Tensor
+    layer: int
+    site: str = "mlp"
+    threshold: float = 0.0
+    polarity: int = 1
+    name: str = "direction"
+
+    @property
+    def unit_vector(self) -> torch.Tensor:
+        return self.vector / self.vector.norm().clamp(min=1e-12)
+
+    def project(self, X) -> np.ndarray:
+        """``(N, U)`` activations → ``(N,)`` projections on the unit vector."""
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.vector.numel():
+            raise SteeringError(
+                f"activations of shape {X.shape} do not match a {self.vector.numel()}-d vector"
+            )
+        return X @ self.unit_vector.numpy()
+
+    def predict(self, X) -> np.ndarray:
+        return (self.polarity * (self.project(X) - self.threshold) > 0).astype(np.int64)
+
+    def save(self, path: str | Path) -> Path:
+        from safetensors.torch import save_file
+
+        from ..hub.files import atomic_path
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            save_file(
+                {"vector": self.vector.float().contiguous()},
+                str(tmp),
+                metadata={
+                    "layer": str(self.layer),
+                    "site": self.site,
+                    "threshold": repr(float(self.threshold)),
+                    "polarity": str(int(self.polarity)),
+                    "name": self.name,
+                },
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SteeringVector:
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                vector = f.get_tensor("vector").float()
+        except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
+            raise SteeringError(f"{path}: not a steering-vector file ({exc})") from exc
+        try:
+            return cls(
+                _as_vector(vector),
+                int(meta["layer"]),
+                meta.get("site", "mlp"),
+                float(meta.get("threshold", 0.0)),
+                int(meta.get("polarity", 1)),
+                meta.get("name", "direction"),
+            )
+        except (KeyError, ValueError) as exc:
+            raise SteeringError(f"{path}: bad steering-vector metadata ({exc})") from exc
+
+
+def mean_difference(X, y, layer: int, site: str = "mlp", fit_threshold: bool = True) -> SteeringVector:
+    """The sentiment direction of Tigges et al. (2023): ``mean(X[y == 1]) - mean(X[y == 0])`` for ``X`` ``(N, U)``
+    pooled activations and ``y`` ``(N,)`` 0/1 labels; the threshold on the projection is the exact best cut on the
+    same data (polarity +1 by construction, as positive projects higher on average)."""
+    from .probe import fit_threshold as _fit
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y).astype(np.int64)
+    if X.ndim != 2 or len(X) != len(y) or set(np.unique(y)) != {0, 1}:
+        raise SteeringError(
+            "mean_difference needs (N, U) activations and (N,) labels of both classes 0 and 1"
+        )
+    d = X[y == 1].mean(0) - X[y == 0].mean(0)
+    sv = SteeringVector(torch.from_numpy(d.astype(np.float32)), int(layer), site)
+    if fit_threshold:
+        sv.threshold, sv.polarity, _ = _fit(sv.project(X), y, polarity=1)
+    return sv
+
+
+# ----------------------------------------------------------------------------------------- the neuron API
+
+
+class SentimentNeuron:
+    """A causal LM with its discovered unit (``config.sentiment_neuron``: site, layer, unit, polarity, threshold,
+    scale, clamp_value).
+
+    ``read(texts) -> (N,) unit values`` (pooled as configured); ``generate(prompt, clamp=..., steer=..., strength=...)``
+    samples with the unit clamped or a vector added; ``clamped(value)`` / ``steered(vector, strength)`` are the
+    same interventions as context managers (the model is unchanged after the ``with`` block).
+    """
+
+    def __init__(self, model: nn.Module, tokenizer, spec: dict | None = None):
+        spec = spec if spec is not None else getattr(getattr(model, "config", None), "sentiment_neuron", None)
+        if not isinstance(spec, dict) or "unit" not in spec or "layer" not in spec:
+            raise SteeringError(
+                "this model has no discovered sentiment unit (config.sentiment_neuron with unit and layer); "
+                "run python -m hfmech.sentiment.discover_lm on it first"
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self.spec = dict(spec)
+        self.site = self.spec.get("site", "mlp")
+        self.layer = int(self.spec["layer"])
+        self.width = site_width(model, self.layer, self.site)
+        self.unit = int(self.spec["unit"])
+        if not 0 <= self.unit < self.width:
+            raise SteeringError(
+                f"unit {self.unit} out of range: {self.site} of layer {self.layer} has {self.width}"
+            )
+        self.polarity = int(self.spec.get("polarity", 1))
+        self.clamp_value = float(self.spec.get("clamp_value", 1.0))
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path = "smollm2-135m-sentiment", dtype=torch.float32):
+        """A zoo name (built on first use) or a folder holding a causal LM with ``config.sentiment_neuron``."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from ..hub import zoo
+
+        path = Path(name_or_path)
+        if not path.is_dir():
+            path = zoo.build(str(name_or_path))
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype).eval()
+        return cls(model, AutoTokenizer.from_pretrained(str(path)))
+
+    # --------------------------------------------------------------------------------- interventions
+    def raw_clamp(self, clamp: float) -> dict[int, float]:
+        """``clamp`` in sentiment units → ``{unit: polarity * clamp * clamp_value}``."""
+        return {self.unit: self.polarity * _finite(clamp, "clamp") * self.clamp_value}
+
+    def clamped(self, clamp: float):
+        """Context manager: the unit held at ``polarity * clamp * clamp_value`` at every position."""
+        return clamp_units(self.model, self.raw_clamp(clamp), self.layer, self.site)
+
+    def steered(self, vector, strength: float, normalize: bool = True):
+        """Context manager: ``strength * v̂`` (``normalize``) or ``strength * v`` added at the unit's site."""
+        layer, site = self.layer, self.site
+        if isinstance(vector, SteeringVector):
+            layer, site = vector.layer, vector.site
+            v = vector.unit_vector if normalize else vector.vector
+        else:
+            v = _as_vector(vector, site_width(self.model, layer, site))
+            if normalize:
+                v = v / v.norm().clamp(min=1e-12)
+        return add_vector(self.model, v, strength, layer, site)
+
+    # ------------------------------------------------------------------------------------------ reading
+    @torch.no_grad()
+    def activations(self, texts: Sequence[str], pool: str | None = None, batch_size: int = 16) -> np.ndarray:
+        """``(N, U)`` pooled activations of the unit's site (the pooling of the config unless given)."""
+        from .lm_neuron import featurize
+
+        feats = featurize(
+            self.model,
+            self.tokenizer,
+            list(texts),
+            layers=self.layer,
+            site=self.site,
+            pool=pool or self.spec.get("pool", "last"),
+            batch_size=batch_size,
+        )
+        return next(iter(feats.values()))
+
+    def read(self, texts: Sequence[str]) -> np.ndarray:
+        """``(N,)`` the unit's pooled values."""
+        return self.activations(texts)[:, self.unit]
+
+    # --------------------------------------------------------------------------------------- generation
+    @torch.no_grad()
+    def generate(
+        self,
+        prompt: str | Sequence[str],
+        clamp: float | None = None,
+        steer=None,
+        strength: float = 4.0,
+        max_new_tokens: int = 48,
+        min_new_tokens: int = 0,
+        temperature: float = 0.8,
+        seed: int = 0,
+        chat: bool = False,
+        n: int = 1,
+    ) -> list[str]:
+        """Samples continuing ``prompt`` (a string, or a list of prompts: one sample each, left-padded into one
+        batch) — the unit clamped (``clamp``, signed in sentiment), or ``steer`` (a :class:`SteeringVector` or a
+        ``(U,)`` vector) added with ``strength`` (in units of the unit vector's norm), or neither. Same ``seed`` →
+        the same random stream, so settings compare sample for sample. ``chat``: wrap each prompt in the chat
+        template. ``temperature`` 0: greedy. Returns the new text of each sample."""
+        if clamp is not None and steer is not None:
+            raise SteeringError("pass clamp= or steer=, not both")
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise SteeringError("prompt must be a string or a non-empty list of strings")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n * len(prompts) > MAX_BATCH:
+            raise SteeringError(f"n must be a whole number with n * prompts <= {MAX_BATCH}, got {n!r}")
+        prompts = [p for p in prompts for _ in range(n)]
+        for what, value, low in (
+            ("max_new_tokens", max_new_tokens, 1),
+            ("min_new_tokens", min_new_tokens, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_NEW_TOKENS:
+                raise SteeringError(
+                    f"{what} must be a whole number in {low}..{MAX_NEW_TOKENS}, got {value!r}"
+                )
+        if min_new_tokens > max_new_tokens:
+            raise SteeringError(f"min_new_tokens {min_new_tokens} > max_new_tokens {max_new_tokens}")
+        temperature = _finite(temperature, "temperature")
+        if temperature < 0:
+            raise SteeringError(f"temperature must be >= 0 (0: greedy), got {temperature}")
+        if clamp is not None:
+            ctx = self.clamped(clamp)
+        elif steer is not None:
+            ctx = self.steered(steer, strength)
+        else:
+            _finite(strength, "strength")
+            ctx = contextlib.nullcontext()
+        tok = self.tokenizer
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        texts = [chat_prompt(tok, p) if chat else p for p in prompts]
+        side = tok.padding_side
+        tok.padding_side = "left"
+        try:
+            enc = tok(texts, return_tensors="pt", padding=True)
+        finally:
+            tok.padding_side = side
+        if enc["input_ids"].shape[1] == 0:
+            start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+            enc = {
+                "input_ids": torch.full((len(texts), 1), start),
+                "attention_mask": torch.ones(len(texts), 1, dtype=torch.long),
+            }
+        device = next(self.model.parameters()).device
+        enc = {k: v.to(device) for k, v in enc.items()}
+        sampling = (
+            {"do_sample": False}
+            if temperature == 0
+            else {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+        )
+        torch.manual_seed(int(seed))
+        with ctx:
+            out = self.model.generate(
+                **enc,
+                max_new_tokens=max_new_tokens,
+                min_new_tokens=min_new_tokens,
+                pad_token_id=tok.pad_token_id,
+                **sampling,
+            )
+        return tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+@torch.no_grad()
+def continuation_nll(
+    model: nn.Module, tokenizer, prompts: Sequence[str], continuations: Sequence[str], chat: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample: summed negative log-likelihood (nats) of ``continuation`` after ``prompt`` under ``model`` (no
+    hooks: the unclamped model) and its token count. ``(N,), (N,)``; perplexity = ``exp(sum nll / sum count)``."""
+    nll = np.zeros(len(prompts))
+    count = np.zeros(len(prompts), dtype=np.int64)
+    for i, (p, c) in enumerate(zip(prompts, continuations)):
+        p = chat_prompt(tokenizer, p) if chat else p
+        p_ids = tokenizer(p, return_tensors="pt")["input_ids"][0]
+        c_ids = tokenizer(c, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
+        if len(c_ids) == 0:
+            continue
+        ids = torch.cat([p_ids, c_ids]).unsqueeze(0)
+        logits = model(input_ids=ids, use_cache=False).logits[0, len(p_ids) - 1 : -1].float()
+        nll[i] = float(torch.nn.functional.cross_entropy(logits, c_ids, reduction="sum"))
+        count[i] = len(c_ids)
+    return nll, count
+
+
+__all__ = [
+    "SentimentNeuron",
+    "SteeringError",
+    "SteeringVector",
+    "add_vector",
+    "continuation_nll",
+    "mean_difference",
+    "site_width",
+]

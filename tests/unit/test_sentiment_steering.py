@@ -1,0 +1,235 @@
+"""Steering API (hfmech.sentiment.steering) and the TopK SAE (hfmech.sentiment.sae) on a tiny random
+LlamaForCausalLM: activation addition adds exactly ``strength * v`` at the site, hooks leave the model unchanged,
+clamping holds the unit, the mean difference recovers a planted direction, the SAE learns a planted dictionary, and
+bad input is a typed error."""
+
+import numpy as np
+import pytest
+import torch
+
+from hfmech.errors import HfmechError
+from hfmech.sentiment.sae import SAEError, TopKSAE, best_reading_feature, fvu, train_sae
+from hfmech.sentiment.steering import (
+    SentimentNeuron,
+    SteeringError,
+    SteeringVector,
+    add_vector,
+    continuation_nll,
+    mean_difference,
+    site_width,
+)
+
+LAYER, UNIT, WIDTH = 1, 5, 24
+
+
+def byte_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
+    vocab["<eos>"] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<eos>")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = byte_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        intermediate_size=WIDTH,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=256,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config).eval()
+    spec = {"site": "mlp", "layer": LAYER, "unit": UNIT, "polarity": -1, "clamp_value": 2.0, "pool": "last"}
+    return SentimentNeuron(model, tok, spec)
+
+
+def _site_input(model, text_ids):
+    seen = {}
+    h = model.model.layers[LAYER].mlp.down_proj.register_forward_pre_hook(
+        lambda _m, a: seen.__setitem__("x", a[0].detach().clone())
+    )
+    try:
+        with torch.no_grad():
+            model(input_ids=text_ids)
+    finally:
+        h.remove()
+    return seen["x"]
+
+
+def _logits(model, ids):
+    with torch.no_grad():
+        return model(input_ids=ids).logits
+
+
+def test_add_vector_adds_exactly_strength_times_v_at_every_position(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    ids = tok(["a short review"], return_tensors="pt")["input_ids"]
+    v = torch.randn(WIDTH)
+    before = _site_input(model, ids)
+    with add_vector(model, v, 2.5, LAYER, "mlp"):
+        # the capture hook is registered after the steering hook, so it sees the steered input
+        during = _site_input(model, ids)
+    torch.testing.assert_close(during - before, (2.5 * v).expand_as(before), rtol=0, atol=1e-5)
+
+
+def test_context_managers_leave_the_model_unchanged(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    ids = tok(["the same text"], return_tensors="pt")["input_ids"]
+    ref = _logits(model, ids)
+    with tiny.steered(torch.randn(WIDTH), 8.0):
+        assert not torch.allclose(_logits(model, ids), ref)
+    with tiny.clamped(+3.0):
+        assert not torch.allclose(_logits(model, ids), ref)
+    with pytest.raises(RuntimeError), tiny.steered(torch.randn(WIDTH), 8.0):
+        raise RuntimeError("inside the block")
+    assert torch.equal(_logits(model, ids), ref)
+    assert not model.model.layers[LAYER].mlp.down_proj._forward_pre_hooks
+
+
+def test_generate_clamp_and_steer_change_samples_and_leave_the_model_unchanged(tiny):
+    kw = {"max_new_tokens": 12, "seed": 3, "temperature": 0.0}
+    base = tiny.generate("hello", **kw)
+    assert tiny.generate("hello", clamp=+50.0, **kw) != base
+    d = torch.zeros(WIDTH)
+    d[0] = 1.0
+    assert tiny.generate("hello", steer=d, strength=60.0, **kw) != base
+    assert tiny.generate("hello", steer=d, strength=0.0, **kw) == base  # strength 0 is a no-op
+    assert tiny.generate("hello", **kw) == base  # nothing left behind
+    # sampling is seeded: same seed, same samples; the batch of prompts gives one sample per prompt and n
+    s1 = tiny.generate(["hi", "a longer prompt"], n=2, max_new_tokens=5, seed=7)
+    assert len(s1) == 4 and s1 == tiny.generate(["hi", "a longer prompt"], n=2, max_new_tokens=5, seed=7)
+
+
+def test_clamp_holds_the_unit_at_polarity_times_value(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    ids = tok(["x y z"], return_tensors="pt")["input_ids"]
+    with tiny.clamped(+1.5):
+        x = _site_input(model, ids)
+    assert torch.all(x[..., UNIT] == -1 * 1.5 * 2.0)  # polarity -1, clamp_value 2.0
+    assert tiny.raw_clamp(-1.0) == {UNIT: 2.0}
+
+
+def test_mean_difference_recovers_a_planted_direction():
+    rng = np.random.default_rng(0)
+    true = rng.normal(size=40)
+    true /= np.linalg.norm(true)
+    y = rng.integers(0, 2, size=2000)
+    X = rng.normal(size=(2000, 40)) + np.outer(2 * y - 1, true) * 1.5
+    sv = mean_difference(X, y, layer=3)
+    assert float(sv.unit_vector.numpy() @ true) > 0.95
+    assert (sv.predict(X) == y).mean() > 0.9
+    assert sv.polarity == 1 and sv.layer == 3
+
+
+def test_steering_vector_round_trip(tmp_path):
+    sv = SteeringVector(torch.randn(WIDTH), LAYER, "mlp", threshold=0.25, polarity=-1, name="d")
+    back = SteeringVector.load(sv.save(tmp_path / "d.safetensors"))
+    assert torch.equal(back.vector, sv.vector)
+    assert (back.layer, back.site, back.threshold, back.polarity, back.name) == (LAYER, "mlp", 0.25, -1, "d")
+    (tmp_path / "bad.safetensors").write_bytes(b"not a file")
+    with pytest.raises(SteeringError):
+        SteeringVector.load(tmp_path / "bad.safetensors")
+
+
+def test_continuation_nll_is_the_cross_entropy_of_the_continuation(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    nll, count = continuation_nll(model, tok, ["ab"], ["cd"])
+    ids = tok("abcd", return_tensors="pt")["input_ids"]
+    logp = torch.log_softmax(_logits(model, ids)[0], -1)
+    expected = -(logp[1, ids[0, 2]] + logp[2, ids[0, 3]])
+    assert count[0] == 2 and nll[0] == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"steer": torch.randn(WIDTH + 1)},  # wrong width
+        {"steer": torch.full((WIDTH,), float("nan"))},
+        {"steer": torch.randn(2, WIDTH)},
+        {"steer": "direction"},
+        {"steer": torch.randn(WIDTH), "strength": float("nan")},
+        {"steer": torch.randn(WIDTH), "strength": float("inf")},
+        {"clamp": float("nan")},
+        {"clamp": float("-inf")},
+        {"clamp": "high"},
+        {"clamp": 1.0, "steer": torch.randn(WIDTH)},
+        {"max_new_tokens": 0},
+        {"max_new_tokens": 10_000},
+        {"max_new_tokens": 4, "min_new_tokens": 5},
+        {"temperature": -1.0},
+        {"n": 0},
+        {"n": 10_000},
+    ],
+)
+def test_bad_generation_arguments_are_typed_errors(tiny, kwargs):
+    with pytest.raises(SteeringError) as info:
+        tiny.generate("hello", **kwargs)
+    assert isinstance(info.value, HfmechError)
+
+
+def test_bad_models_and_sites(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    with pytest.raises(SteeringError, match="no discovered sentiment unit"):
+        SentimentNeuron(model, tok, spec={})
+    with pytest.raises(SteeringError, match="out of range"):
+        SentimentNeuron(model, tok, spec={"layer": LAYER, "unit": WIDTH})
+    with pytest.raises(HfmechError):
+        SentimentNeuron(model, tok, spec={"layer": 99, "unit": 0})
+    with pytest.raises(SteeringError):
+        tiny.generate(["ok", 3])
+    assert site_width(model, LAYER, "mlp") == WIDTH and site_width(model, LAYER, "residual") == 16
+
+
+def test_topk_sae_learns_a_planted_sparse_dictionary():
+    torch.manual_seed(0)
+    d, atoms, k = 16, 48, 2
+    D = torch.nn.functional.normalize(torch.randn(atoms, d), dim=1)
+    idx = torch.stack([torch.randperm(atoms)[:k] for _ in range(6000)])
+    coef = torch.rand(6000, k) * 2 + 0.5
+    X = torch.einsum("nk,nkd->nd", coef, D[idx]) + 0.3
+    sae, report = train_sae(X, n_latents=96, k=4, batch_size=256, lr=3e-3, epochs=30, log=lambda m: None)
+    assert report["tokens_seen"] > 6000 * 20
+    assert fvu(sae, X) < 0.15  # a dense rank-4 fit of 48 atoms in 16-d leaves far more unexplained
+    assert torch.allclose(sae.W_dec.norm(dim=1), torch.ones(96), atol=1e-4)
+    z = sae.encode(X[:100])
+    assert int((z > 0).sum(1).max()) <= 4
+    # the sparse encoder path equals the dense definition
+    pre = torch.relu(sae.pre_activations(X[:50]))
+    dense = torch.zeros_like(pre).scatter(
+        1, pre.topk(4, dim=1).indices, pre.gather(1, pre.topk(4, dim=1).indices)
+    )
+    torch.testing.assert_close(sae.encode(X[:50]), dense, rtol=1e-5, atol=1e-5)
+
+
+def test_sae_reading_feature_and_errors(tmp_path):
+    torch.manual_seed(0)
+    sae = TopKSAE(8, 16, 3)
+    y = np.arange(400) % 2
+    # inputs along the decoder row of latent 5 only for positives: that latent reads the label
+    X = np.random.default_rng(0).normal(size=(400, 8)).astype(np.float32) * 0.1
+    X[y == 1] += 3.0 * sae.W_dec[5].detach().numpy()
+    f, pol, _thr, acc, codes = best_reading_feature(sae, X, y)
+    assert acc > 0.95 and codes.shape == (400, 16)
+    back = TopKSAE.load(sae.save(tmp_path / "sae.safetensors", dtype=torch.float32))
+    assert torch.equal(back.W_enc, sae.W_enc) and back.k == 3
+    with pytest.raises(SAEError):
+        sae.encode(torch.zeros(4, 9))
+    with pytest.raises(SAEError):
+        TopKSAE(8, 16, 0)
+    with pytest.raises(SAEError):
+        train_sae(torch.full((64, 8), float("nan")), 16, 2, batch_size=32)
+    assert f in range(16) and pol in (-1, 1)
