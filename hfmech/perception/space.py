@@ -24,6 +24,8 @@ from ..ui import (
     download_name,
     event_kwargs,
     examples_kwargs,
+    figure_of,
+    how_it_works,
     save_png,
     stop_message,
     stream_run,
@@ -121,6 +123,7 @@ def draw(target, strokes, palette, steps, seed, model=DEFAULT_MODEL):
     return last[:3]
 
 
+CITATION = 'Tom White 2018, "Perception Engines" (Artists and Machine Intelligence, Medium).'
 HOW_IT_WORKS = """
 1. The drawing is a few thick strokes (and optional blobs) in a small palette of printable inks, rendered by a
    differentiable rasteriser.
@@ -177,8 +180,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                     elem_id="pe-download",
                     interactive=False,
                 )
-                with gr.Accordion("How it works", open=False):
-                    gr.Markdown(HOW_IT_WORKS)
+                how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
 
         def perceive(
             target,

@@ -17,6 +17,7 @@ import gradio as gr
 
 from ..errors import USER_ERRORS
 from ..hub import load_pipeline
+from ..ui import configure, figure_of, how_it_works
 from .pipeline_sentiment_neuron import DEFAULT_MODEL, UNIT_ACCURACY_FLOOR, neuron_spec
 
 __all__ = ["DEFAULT_MODEL", "build_demo", "describe_model", "generate_review", "heatmap_html", "read_review"]
@@ -148,6 +149,22 @@ def generate_review(prompt, sentiment=1.0, max_bytes=200, seed=0, model=DEFAULT_
     return prompt + out["text"]
 
 
+CITATION = (
+    'Radford, Jozefowicz & Sutskever 2017, "Learning to Generate Reviews and Discovering Sentiment", '
+    "arXiv:1704.01444."
+)
+HOW_IT_WORKS = """
+1. A language model trained only to predict the next piece of text reads the review (the default is
+   SmolLM2-135M-Instruct; `mlstm-imdb` is the paper's byte-level multiplicative LSTM).
+2. One hidden unit, chosen on labelled reviews (in the paper: an L1-regularised logistic regression on the final
+   state), is read at the text's end; its value is the sentiment reading, and the heat map shows the reading after
+   every token (every character for the mLSTM).
+3. A label is shown only when that unit's accuracy, measured on held-out labelled reviews, is at least 60 %.
+4. **Clamping** the unit at a positive or negative value at every step while the model writes steers the sentiment
+   of what it writes.
+"""
+
+
 def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
     pipe = load_pipeline("sentiment-neuron", model)  # loaded (and built) once, before the first request
     spec = neuron_spec(pipe.model)
@@ -164,6 +181,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 label = gr.Label(label="Sentiment (the unit's reading)", elem_id="sentiment-label")
                 value = gr.Number(label=f"Unit {spec.unit} value", elem_id="sentiment-value")
                 note = gr.Markdown(_accuracy_line(spec), elem_id="sentiment-note")
+                how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
         heatmap = gr.HTML(label=f"Per-{per} unit value", elem_id="sentiment-heatmap")
         gr.Markdown("### Generate with the unit clamped")
         with gr.Row():
@@ -201,4 +219,4 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
         gen.click(
             write, inputs=[prompt, sentiment, max_bytes, seed], outputs=[generated], api_name="generate"
         )
-    return demo
+    return configure(demo)  # bounded queue, one run per event at a time

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import USER_ERRORS
 from ..hub import load_pipeline
+from ..ui import configure, figure_of, how_it_works
 from . import render
 from .examples import EXAMPLES, example_strokes
 
@@ -134,6 +135,18 @@ def attribute(strokes_json, name=None, strength=1.0, model=DEFAULT_MODEL):
     return render.grid_png([[o.strokes for o in outs]])
 
 
+CITATION = 'Ha & Eck 2017, "A Neural Representation of Sketch Drawings", arXiv:1704.03477 (ICLR 2018).'
+HOW_IT_WORKS = """
+1. A drawing is a sequence of pen moves: Δx, Δy and the pen's state (down, lifted, end of drawing).
+2. A bidirectional LSTM encoder reads the whole sequence and gives a 64-number latent code `z` (a variational
+   autoencoder: a mean and a spread, sampled during training).
+3. An LSTM decoder conditioned on `z` draws it back one move at a time, each move sampled from a mixture of
+   Gaussians; the temperature scales how adventurous the sampling is.
+4. Similar drawings get nearby codes, so moving in `z` makes sense: variations (sampling again from the same `z`),
+   interpolation (spherical, between two codes) and attribute vectors (`z ± α·v`).
+"""
+
+
 def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
     pipe = load_pipeline("sketch-vae", model)  # loaded (and built) once, before the first request
     attributes = sorted(((pipe.model.config.sketch_vae or {}).get("attributes") or {}).keys())
@@ -158,6 +171,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 seen = gr.Image(label="What the model read", type="pil", elem_id="sketch-input")
                 recon = gr.Image(label="Reconstruction", type="pil", elem_id="sketch-recon")
                 svg = gr.Textbox(label="Reconstruction (SVG)", lines=2, max_lines=4, buttons=["copy"])
+                how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
         with gr.Tab("Variations"):
             var_t = gr.Slider(0.05, 1.0, value=0.4, step=0.05, label="Temperature")
             var_btn = gr.Button("Sample 8 variations")
@@ -202,7 +216,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
         var_btn.click(_variations, inputs=[strokes, var_t], outputs=var_img, api_name="variations")
         int_btn.click(_interpolate, inputs=[strokes, target, steps], outputs=int_img, api_name="interpolate")
         attr_btn.click(_attribute, inputs=[strokes, attr, strength], outputs=attr_img, api_name="attribute")
-    return demo
+    return configure(demo)  # bounded queue, one run per event at a time
 
 
 __all__ = ["build_demo", "attribute", "interpolate", "reconstruct", "variations"]

@@ -27,6 +27,8 @@ from ..ui import (
     event_kwargs,
     example_path,
     examples_kwargs,
+    figure_of,
+    how_it_works,
     readable_upload,
     save_png,
     stop_message,
@@ -151,6 +153,7 @@ def stylize_image(
     return last[0]
 
 
+CITATION = 'Gatys, Ecker & Bethge 2016, "Image Style Transfer Using Convolutional Neural Networks", CVPR.'
 HOW_IT_WORKS = """
 1. A fixed network (VGG16 here, or random filters) describes an image at several layers.
 2. **Content** is the activations of one deep layer; **style** is the Gram matrices (channel correlations) of
@@ -203,8 +206,7 @@ def build_image_tab() -> None:
             output = gr.Image(type="pil", label="Result", elem_id="style-output", format="png")
             status = gr.Markdown(elem_id="style-status")
             download = gr.File(label="Download (PNG)", elem_id="style-download", interactive=False)
-            with gr.Accordion("How it works", open=False):
-                gr.Markdown(HOW_IT_WORKS)
+            how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
 
     def pick_painting(evt: gr.SelectData):
         return example_path(PAINTINGS[evt.index][0])

@@ -28,6 +28,8 @@ from ..ui import (
     download_name,
     event_kwargs,
     examples_kwargs,
+    figure_of,
+    how_it_works,
     stop_message,
     stream_run,
 )
@@ -167,6 +169,9 @@ def _without_server_paths(message: str, *paths) -> str:
     return message
 
 
+CITATION = (
+    'Ulyanov & Lebedev 2016, "Audio texture synthesis and style transfer" (after Gatys, Ecker & Bethge 2016).'
+)
 HOW_IT_WORKS = """
 1. Each sound becomes a log-magnitude spectrogram (frequency bins are the channels, time is the axis).
 2. One 1-D convolution with **random, untrained** filters reads it; the Gram matrix of its activations (which
@@ -210,8 +215,7 @@ def build_audio_tab(model: str = DEFAULT_MODEL) -> None:
             )
             status = gr.Markdown(elem_id="audio-style-status")
             plot = gr.Plot(label="Loss", elem_id="audio-style-loss")
-            with gr.Accordion("How it works", open=False):
-                gr.Markdown(HOW_IT_WORKS)
+            how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
 
     # a named function, not a lambda: its parameter names are the API's (``Client.predict(steps=...)``)
     def audio_style(
