@@ -72,16 +72,19 @@ def collect(args) -> None:
             x = grabbed["x"][enc["attention_mask"].bool()]  # (tokens, 1536)
             chunks.append(x.half().numpy())
             n += len(x)
-            if (s // args.batch_size) % 10 == 0:
+            if (s // args.batch_size) % 5 == 4 or s + args.batch_size >= len(texts):
+                # saved as it goes: a run stopped early keeps every review read so far
+                _save(work, chunks, s + args.batch_size, args.tokens, time.time() - t0)
                 print(f"{s + args.batch_size} reviews, {n:,} tokens, {time.time() - t0:.0f}s", flush=True)
     handle.remove()
+
+
+def _save(work: Path, chunks: list, reviews: int, tokens: int, seconds: float) -> None:
     acts = np.concatenate(chunks)
-    with atomic_path(work / "acts.npy") as tmp:
-        np.save(tmp, acts)
-    info = {"reviews": len(texts), "tokens": int(len(acts)), "max_tokens_per_review": args.tokens}
-    info["seconds"] = time.time() - t0
+    with atomic_path(work / "acts.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, acts)
+    info = {"reviews": reviews, "tokens": int(len(acts)), "max_tokens_per_review": tokens, "seconds": seconds}
     (work / "acts.json").write_text(json.dumps(info))
-    print(info)
 
 
 def _eval_sets(feats: Path, steer_work: Path) -> dict:

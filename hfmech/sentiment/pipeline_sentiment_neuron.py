@@ -474,14 +474,26 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
         unit=None,
         max_new_tokens: int | None = None,
         layer=None,
+        steer=None,
+        strength: float = 4.0,
     ) -> dict:
         """Sample a continuation of ``prompt`` with the sentiment unit (or any units) held fixed at every position
         (Radford et al. 2017, §5). ``clamp``: a number ``v`` (the configured unit at ``polarity·v``), ``{unit: raw
         value}``, or ``None``. Length: ``max_bytes`` bytes for the mLSTM (default 200, at most 100,000);
         ``max_new_tokens`` tokens for a causal LM (default 48, at most :data:`MAX_NEW_TOKENS_LIMIT`; given only
         ``max_bytes``, ``ceil(max_bytes / 4)`` tokens). Returns ``{"prompt", "text", "clamp" (raw {unit: value}),
-        ...}``."""
+        ...}``.
+
+        ``steer`` (causal LMs; instead of ``clamp``): activation addition (Turner et al. 2023) of ``strength`` times
+        a unit-norm vector at every position — ``"direction"`` (the model's sentiment direction,
+        ``sentiment_direction.safetensors`` in its folder; + is positive), a
+        :class:`~hfmech.sentiment.steering.SteeringVector`, or a ``(units,)`` vector at the unit's site."""
         seed = check_seed(seed)
+        if steer is not None:
+            if self.family == "mlstm":
+                raise ClampError("steer= applies to causal LMs; the byte mLSTM steers with clamp=")
+            if clamp is not None:
+                raise ClampError("pass clamp= or steer=, not both")
         if isinstance(prompt, str) and len(prompt) > MLSTM_MAX_READ_BYTES // 4:  # cheap before encoding
             n_bytes = len(prompt.encode("utf-8", "surrogatepass"))
             if n_bytes > MLSTM_MAX_READ_BYTES:
@@ -516,10 +528,57 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
                 "clamp": raw or {},
                 "clamp_on": clamp_on or self.model.config.clamp_on,
             }
-        return self._generate_lm(prompt, raw, max_bytes, max_new_tokens, temperature, seed, clamp_on, layer)
+        steering = None if steer is None else self._steering(steer, strength, layer)
+        return self._generate_lm(
+            prompt, raw, max_bytes, max_new_tokens, temperature, seed, clamp_on, layer, steering
+        )
 
-    def _generate_lm(self, prompt, raw, max_bytes, max_new_tokens, temperature, seed, clamp_on, layer):
+    def direction(self):
+        """The model's sentiment direction (:class:`~hfmech.sentiment.steering.SteeringVector`), read from
+        ``sentiment_direction.safetensors`` in the model's folder."""
+        from pathlib import Path
+
+        from .steering import SteeringVector
+
+        source = getattr(self.model.config, "_name_or_path", None) or ""
+        path = Path(source) / "sentiment_direction.safetensors"
+        if not source or not path.is_file():
+            raise SentimentConfigError(
+                f"this model has no sentiment direction ({path.name} in its folder); compute one with "
+                "hfmech.sentiment.steering.mean_difference and save it there"
+            )
+        return SteeringVector.load(path)
+
+    def _steering(self, steer, strength, layer):
+        from .steering import SteeringError, SteeringVector, _as_vector, _finite, site_width
+
+        try:
+            strength = _finite(strength, "strength")
+        except SteeringError as exc:
+            raise ClampError(str(exc)) from None
+        if isinstance(steer, str):
+            if steer != "direction":
+                raise ClampError(f"steer must be 'direction' or a vector, got {steer!r}")
+            steer = self.direction()
+        if isinstance(steer, SteeringVector):
+            layer, site = steer.layer, steer.site
+        else:
+            layer = self._check_layer(layer)
+            layer = self.spec.layer if layer is None else layer
+            site = self.spec.site
+            if layer is None:
+                raise SentimentConfigError("this model's config names no layer to steer at: pass layer=L")
+        try:
+            vector = _as_vector(steer, site_width(self.model, layer, site))
+        except SteeringError as exc:
+            raise ClampError(str(exc)) from None
+        return vector / vector.norm().clamp(min=1e-12), strength, layer, site
+
+    def _generate_lm(
+        self, prompt, raw, max_bytes, max_new_tokens, temperature, seed, clamp_on, layer, steering=None
+    ):
         from .lm_neuron import clamp_units
+        from .steering import add_vector
 
         if clamp_on is not None:
             raise ClampError(
@@ -569,7 +628,13 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
             torch.manual_seed(seed)
         import contextlib
 
-        ctx = clamp_units(self.model, raw, layer, self.spec.site) if raw else contextlib.nullcontext()
+        if steering is not None:
+            vector, strength, steer_layer, steer_site = steering
+            ctx = add_vector(self.model, vector, strength, steer_layer, steer_site)
+        elif raw:
+            ctx = clamp_units(self.model, raw, layer, self.spec.site)
+        else:
+            ctx = contextlib.nullcontext()
         with ctx, torch.no_grad():
             out = self.model.generate(
                 input_ids=ids,
@@ -579,4 +644,7 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
                 **generator_kwargs,
             )
         text = tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
-        return {"prompt": prompt, "text": text, "clamp": raw or {}, "layer": layer, "site": self.spec.site}
+        out = {"prompt": prompt, "text": text, "clamp": raw or {}, "layer": layer, "site": self.spec.site}
+        if steering is not None:
+            out.update({"steer_strength": steering[1], "layer": steering[2], "site": steering[3]})
+        return out

@@ -233,3 +233,53 @@ def test_sae_reading_feature_and_errors(tmp_path):
     with pytest.raises(SAEError):
         train_sae(torch.full((64, 8), float("nan")), 16, 2, batch_size=32)
     assert f in range(16) and pol in (-1, 1)
+
+
+# ------------------------------------------------------------------------------------- the pipeline's generate
+
+
+@pytest.fixture(scope="module")
+def pipe_folder(tiny, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-steer")
+    tiny.model.config.sentiment_neuron = {
+        **tiny.spec,
+        "threshold": 0.0,
+        "scale": 1.0,
+        "unit_accuracy": 0.8,
+        "measured_on": "a toy set",
+    }
+    tiny.model.save_pretrained(folder)
+    tiny.tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_pipeline_steers_with_the_models_direction(pipe_folder):
+    from transformers import pipeline
+
+    from hfmech.sentiment import ClampError, SentimentConfigError
+
+    pipe = pipeline("sentiment-neuron", model=str(pipe_folder))
+    kw = {"max_new_tokens": 10, "temperature": 0, "seed": 0}
+    with pytest.raises(SentimentConfigError, match="no sentiment direction"):
+        pipe.generate("hello", steer="direction", **kw)
+    direction = torch.zeros(WIDTH)
+    direction[2] = 3.0
+    SteeringVector(direction, LAYER, "mlp").save(pipe_folder / "sentiment_direction.safetensors")
+    base = pipe.generate("hello", **kw)["text"]
+    assert pipe.generate("hello", steer="direction", strength=0.0, **kw)["text"] == base
+    steered = pipe.generate("hello", steer="direction", strength=80.0, **kw)
+    assert steered["text"] != base and steered["steer_strength"] == 80.0 and steered["layer"] == LAYER
+    # a raw vector is normalised: 3·e2 and e2 steer the same
+    e2 = torch.zeros(WIDTH)
+    e2[2] = 1.0
+    assert pipe.generate("hello", steer=e2, strength=80.0, **kw)["text"] == steered["text"]
+    assert pipe.generate("hello", **kw)["text"] == base  # the hook is gone
+    for bad in (
+        {"steer": torch.ones(WIDTH + 3)},
+        {"steer": torch.full((WIDTH,), float("inf"))},
+        {"steer": "direction", "strength": float("nan")},
+        {"steer": "sideways"},
+        {"steer": "direction", "clamp": 1.0},
+    ):
+        with pytest.raises(ClampError):
+            pipe.generate("hello", **{**kw, **bad})
