@@ -122,6 +122,14 @@ MODEL_LIMITS: dict[str, dict[str, float]] = {
         "len:dec_rnn_size": 8,
     },
     "hfmech-sketch-rnn": {"enc_rnn_size": 4096, "dec_rnn_size": 4096, "z_size": 4096, "num_mixture": 256},
+    "hfmech-char-rnn": {
+        "vocab_size": 65_536,
+        "len:vocab": 65_536,
+        "dim_embeddings": 4096,
+        "rnn_size": 4096,
+        "rnn_layers": 16,
+        "max_length": 4096,
+    },
 }
 #: The random audio conv regenerates ``n_filters x (n_fft // 2 + 1) x kernel_width`` floats from its seed on load.
 MAX_AUDIO_KERNEL_PARAMETERS = 200_000_000

@@ -3,18 +3,22 @@
 A byte-level multiplicative LSTM (:mod:`.modeling_mlstm`) trained to predict the next byte of reviews
 (:mod:`.train`), OpenAI's released weights (:mod:`.convert_openai`), clamped generation (:mod:`.generation`) and the
 ``sentiment-neuron`` pipeline (:mod:`.pipeline_sentiment_neuron`); the zoo entry ``mlstm-imdb`` (:mod:`.zoo_mlstm`)
-ships hfmech's own trained weights.
+ships hfmech's own trained weights. The char-RNN lineage (Karpathy 2015): textgenrnn's pretrained character LSTM
+(:mod:`.modeling_char_rnn`, :mod:`.convert_textgenrnn`, zoo entry ``char-rnn-reddit`` in :mod:`.zoo_char_rnn`) with
+``sample.lua``-style sampling (``hfmech char-rnn-sample``).
 """
 
 from transformers import AutoModel, AutoModelForCausalLM
 
 from ..hub.mechanism import Mechanism, Task
-from . import zoo_mlstm, zoo_smollm2  # noqa: F401  (register the zoo entries)
+from . import zoo_char_rnn, zoo_mlstm, zoo_smollm2  # noqa: F401  (register the zoo entries)
 from .convert_openai import OpenAIWeightsError, convert_openai
+from .convert_textgenrnn import TextgenrnnWeightsError, convert_textgenrnn
 from .datasets import DatasetFileError, TextSplits, load_amazon, load_benchmark, load_imdb, load_sst2
 from .generation import ClampError, generate, parse_clamp
 from .judge import JudgeUnavailableError, SentimentJudge, measure_steering
 from .lm_neuron import LMNeuronError, clamp_units, featurize, generate_clamped
+from .modeling_char_rnn import CharRNNConfig, CharRNNError, CharRNNForCausalLM
 from .modeling_mlstm import MLSTMConfig, MLSTMForByteLM, MLSTMOutput, UnknownUnitError
 from .pipeline_sentiment_neuron import (
     DEFAULT_MODEL,
@@ -49,7 +53,7 @@ MECHANISM = Mechanism(
             default_model=DEFAULT_MODEL,
         ),
     ),
-    cli_commands=("sentiment", "sentiment-generate", "sentiment-train"),
+    cli_commands=("sentiment", "sentiment-generate", "sentiment-train", "char-rnn-sample"),
     space="sentiment-neuron",
     docs="sentiment.md",
     order=3,
@@ -57,6 +61,11 @@ MECHANISM = Mechanism(
 )
 
 __all__ = [
+    "CharRNNConfig",
+    "CharRNNError",
+    "CharRNNForCausalLM",
+    "TextgenrnnWeightsError",
+    "convert_textgenrnn",
     "DEFAULT_MODEL",
     "MECHANISM",
     "UNIT_ACCURACY_FLOOR",

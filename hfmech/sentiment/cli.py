@@ -54,6 +54,28 @@ def sentiment_generate(args) -> int:
     return 0
 
 
+def char_rnn_sample(args) -> int:
+    """char-rnn's ``sample.lua`` on a char-RNN checkpoint (default: the zoo's ``char-rnn-reddit``)."""
+    from .modeling_char_rnn import check_length, check_temperature
+    from .zoo_char_rnn import load_char_rnn
+
+    seed = seed_from_args(args)
+    check_length(args.length)
+    if not args.argmax:
+        check_temperature(args.temperature)
+    model = load_char_rnn(args.model)
+    text = model.sample(
+        args.primetext,
+        length=args.length,
+        temperature=args.temperature,
+        sample=not args.argmax,
+        seed=seed,
+        stop_at_end=not args.continue_after_end,
+    )
+    print(text)
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     se = sub.add_parser("sentiment", help="read a review with the sentiment neuron (Radford et al. 2017)")
     se.add_argument("text", help="the review text")
@@ -111,3 +133,31 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     stn.add_argument(
         "train_args", nargs=argparse.REMAINDER, help="passed to hfmech.sentiment.train (try --help)"
     )
+
+    cs = sub.add_parser(
+        "char-rnn-sample",
+        help="sample text from a character-level LSTM, like char-rnn's sample.lua (default: char-rnn-reddit)",
+    )
+    cs.add_argument(
+        "model",
+        nargs="?",
+        default="char-rnn-reddit",
+        help="zoo name, local folder or Hub id of a char-RNN (default: %(default)s, textgenrnn's Reddit-title LSTM)",
+    )
+    cs.add_argument("--primetext", default="", help="text to continue (default: start a new title)")
+    cs.add_argument(
+        "--length", type=int, default=200, help="at most this many characters (default: %(default)s)"
+    )
+    cs.add_argument(
+        "--temperature", type=float, default=0.5, help="sampling temperature > 0 (default: %(default)s)"
+    )
+    cs.add_argument(
+        "--argmax", action="store_true", help="take the most likely character (sample.lua -sample 0)"
+    )
+    cs.add_argument(
+        "--continue-after-end",
+        action="store_true",
+        help="go on after the end-of-title token (written as a newline) until --length",
+    )
+    add_seed_argument(cs, default=None)
+    cs.set_defaults(func=char_rnn_sample)
