@@ -15,8 +15,8 @@ from transformers import AutoModel
 
 from ..hub.mechanism import Mechanism, Task
 from . import (
-    io,  # noqa: F401  (registers the glove-6b-50d zoo entry)
     zoo_cbow,  # noqa: F401  (registers the cbow-imdb zoo entry)
+    zoo_glove,  # noqa: F401  (registers the glove-6b-50d zoo entry)
 )
 from .evaluate import evaluate_analogies, evaluate_similarity
 from .modeling_word_vectors import (

@@ -88,6 +88,7 @@ class DreamSettings(ConfigSettings):
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     config_key = "deep_dream"
+    stored_only = ("presets",)  # the layer presets' names come with the model
 
     def validate(self) -> None:
         def check(ok: bool, message: str):
@@ -172,10 +173,11 @@ class DeepDreamPipeline(ModelOnlyPipeline):
     ``state = {"pixels": (1, 3, h, w) in [0, 1] at the octave's size, "objective": float, "octave": int}``.
     """
 
+    settings_class = DreamSettings
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.model.eval()
-        self.settings = DreamSettings.from_config(self.model.config)
         self._extractors: dict[tuple[str, ...], FeatureExtractor] = {}
         self._inference_model = None
 
@@ -185,41 +187,19 @@ class DeepDreamPipeline(ModelOnlyPipeline):
 
     def _sanitize_parameters(
         self,
-        layer=None,
         objective=None,
-        octaves=None,
-        octave_scale=None,
-        steps=None,
-        step_size=None,
-        jitter=None,
-        grad_norm=None,
-        clip=None,
-        tile_size=None,
         guide=None,
         guide_layer=None,
-        guide_size=None,
-        max_pixels=None,
         seed=None,
         return_frames=None,
         progress=None,
         callback_on_step_end=None,
+        **settings,
     ):
+        """Every other keyword is a :class:`DreamSettings` field (``steps=``, ``octaves=``, …)."""
         seed = check_seed(seed)
         # resolved and validated once per call, before the image is decoded; every stage gets the same object
-        base = getattr(self, "settings", None) or DreamSettings.from_config(self.model.config)
-        settings = base.updated(
-            layer=layer,
-            octaves=octaves,
-            octave_scale=octave_scale,
-            steps=steps,
-            step_size=step_size,
-            jitter=jitter,
-            grad_norm=grad_norm,
-            clip=clip,
-            tile_size=tile_size,
-            guide_size=guide_size,
-            max_pixels=max_pixels,
-        )
+        settings = self.call_settings(settings)
         preprocess = {"max_pixels": settings.max_pixels}
         forward = {
             "settings": settings,

@@ -80,16 +80,18 @@ def add_settings_arguments(
 ) -> None:
     """One ``--flag`` per field of a pipeline's settings dataclass named in ``helps`` (``tv_weight`` →
     ``--tv-weight``), typed from the field's annotation, default ``None`` (= the model config's default), with the
-    help text given and the allowed values from ``choices``. The field stays the one place the setting is spelled;
-    :func:`settings_from_args` reads the flags back."""
-    hints = typing.get_type_hints(settings_class)
-    names = {f.name for f in dataclasses.fields(settings_class)}
+    help text given and the allowed values from ``choices``. The class's ``call_aliases`` (shorthands such as
+    Perception Engines' ``strokes``) are flags too, typed by the alias table. The field stays the one place the
+    setting is spelled; :func:`settings_from_args` reads the flags back."""
+    field_types = typing.get_type_hints(settings_class)
+    types = {f.name: field_types[f.name] for f in dataclasses.fields(settings_class)}
+    types.update(getattr(settings_class, "call_aliases", {}))
     for name, help_text in helps.items():
-        if name not in names:
+        if name not in types:
             raise KeyError(f"{settings_class.__name__} has no setting {name!r}")
-        element, is_list = _flag_type(hints[name])
+        element, is_list = _flag_type(types[name])
         if element is None:
-            raise TypeError(f"{settings_class.__name__}.{name} ({hints[name]}) cannot be a command-line flag")
+            raise TypeError(f"{settings_class.__name__}.{name} ({types[name]}) cannot be a command-line flag")
         kwargs = {"type": element, "default": None, "help": help_text, "dest": name}
         if is_list:
             kwargs["nargs"] = "+"
@@ -101,7 +103,9 @@ def add_settings_arguments(
 def settings_from_args(args: argparse.Namespace, settings_class: type) -> dict:
     """The settings given on the command line: ``{field: value}`` for every field of ``settings_class`` that has a
     flag and a value (``None`` = not given, the model's default applies)."""
-    names = [f.name for f in dataclasses.fields(settings_class)]
+    names = [f.name for f in dataclasses.fields(settings_class)] + list(
+        getattr(settings_class, "call_aliases", {})
+    )
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 

@@ -6,7 +6,10 @@ dataclasses whose defaults live in the model's config.
 - :class:`ConfigSettings`: mixed into each mechanism's settings ``@dataclass`` (``DreamSettings``, ``StyleSettings``,
   ``AudioStyleSettings``, ``PerceptionEngineSettings``). A Hub repo's ``config.json`` stores the defaults under
   ``config_key`` (so the repo fully defines its demo); a call's keyword arguments override them, and every override
-  is validated before anything runs.
+  is validated before anything runs. The dataclass is the one place a setting is spelled: a pipeline names it in
+  ``settings_class`` and :meth:`ModelOnlyPipeline.call_settings` routes every call keyword that is a field (or one of
+  the class's ``call_aliases``) into one validated settings object; the CLI's flags come from the same fields
+  (:func:`hfmech.hub.cli.add_settings_arguments`). A new setting is one dataclass field.
 - :class:`PipelineOutput`: the base of each pipeline's typed output (a transformers ``ModelOutput``: attributes
   *and* ``out["image"]``, fields left ``None`` are not keys). The same names mean the same things everywhere:
 
@@ -101,6 +104,35 @@ class ModelOnlyPipeline(Pipeline):
     #: set by a ``callback_on_step_end`` to end the current run after this step (diffusers' ``_interrupt``)
     interrupt: bool = False
 
+    #: the pipeline's settings dataclass (a :class:`ConfigSettings`), or ``None`` for pipelines without one
+    settings_class: ClassVar[type[ConfigSettings] | None] = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.settings_class is not None:
+            # Pipeline.__init__ has routed its own keyword arguments through _sanitize_parameters: settings given to
+            # pipeline(task, model=..., steps=5) become this pipeline's settings, the base of every later call
+            self.settings = self._forward_params.get("settings") or self.settings_class.from_config(
+                self.model.config
+            )
+
+    def call_settings(self, overrides: dict[str, Any]) -> ConfigSettings:
+        """The settings of one call: the pipeline's settings with ``overrides`` (every keyword of the call that is
+        not one of the pipeline's own arguments) applied, validated once (the settings class's typed error).
+
+        A keyword that names neither a field nor an alias of ``settings_class`` is a
+        :class:`PipelineArgumentError` listing the settings this pipeline knows."""
+        names = self.settings_class.call_names()
+        unknown = sorted(set(overrides) - set(names))
+        if unknown:
+            raise PipelineArgumentError(
+                f"{type(self).__name__} got unknown argument(s) {', '.join(unknown)}; "
+                f"its settings are: {', '.join(sorted(names))}"
+            )
+        # Pipeline.__init__ calls _sanitize_parameters before our __init__ has set self.settings
+        base = getattr(self, "settings", None) or self.settings_class.from_config(self.model.config)
+        return base.updated(**overrides)
+
     def step_end(self, callback, step: int, total: int, state: dict) -> bool:
         """Call ``callback(self, step, total, state)`` (if any); ``True`` when the run should stop now."""
         if callback is None:
@@ -118,6 +150,16 @@ class ConfigSettings:
     """
 
     config_key: ClassVar[str]
+    #: call keywords that are not fields, with their types (shorthands that :meth:`merge_overrides` maps onto
+    #: fields, e.g. Perception Engines' ``strokes`` → ``drawing["num_strokes"]``); the CLI makes flags of them too
+    call_aliases: ClassVar[dict[str, type]] = {}
+    #: fields that only the model's config sets (a call cannot override them)
+    stored_only: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def call_names(cls) -> tuple[str, ...]:
+        """Every keyword a call may give: the fields (less ``stored_only``) and the ``call_aliases``."""
+        return tuple(f.name for f in fields(cls) if f.name not in cls.stored_only) + tuple(cls.call_aliases)
 
     @classmethod
     def from_config(cls, config):

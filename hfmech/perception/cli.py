@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import argparse
 
-from ..hub.cli import add_seed_argument, check_output_path, load_pipeline_for_cli, seed_from_args
+from ..hub.cli import (
+    add_seed_argument,
+    add_settings_arguments,
+    check_output_path,
+    load_pipeline_for_cli,
+    seed_from_args,
+    settings_from_args,
+)
 from ..vision.image_io import SAVE_SUFFIXES
 from . import MECHANISM
 from .drawing import LAYOUTS
 from .optimizers import OPTIMIZERS
+from .pipeline_perception_engine import PerceptionEngineSettings
+
+#: the settings ``hfmech perceive`` offers as flags (``init_layout`` → ``--init-layout``); types, choices and the
+#: names come from :class:`PerceptionEngineSettings`, defaults from the model's config
+SETTINGS_HELP = {
+    "strokes": "number of strokes (default from the model config)",
+    "blobs": "number of filled blobs",
+    "palette": "number of inks from the default palette (1..10)",
+    "optimizer": "Adam through the differentiable renderer, or an evolution strategy",
+    "size": "canvas side in pixels (32..1024)",
+    "steps": "optimisation steps (ES: iterations)",
+    "learning_rate": "Adam step of the stroke parameters",
+    "init_layout": "starting candidates: random strokes, a ring with spokes, or half each (default: mixed)",
+}
+SETTINGS_CHOICES = {"optimizer": OPTIMIZERS, "init_layout": LAYOUTS}
 
 
 def perceive(args) -> int:
@@ -21,17 +43,8 @@ def perceive(args) -> int:
     svg_path = check_output_path(args.svg, suffixes=(".svg",), kind="--svg") if args.svg else None
     # an unknown class name fails before the model loads
     resolve_class(int(args.target) if args.target.strip().isdigit() else args.target)
-    kwargs = dict(
-        strokes=args.strokes,
-        blobs=args.blobs,
-        palette=args.palette,
-        optimizer=args.optimizer,
-        size=args.size,
-        steps=args.steps,
-        init_layout=args.init_layout,
-    )
     pipe = load_pipeline_for_cli("perception-engine", args.model)
-    result = pipe(args.target, seed=seed, **{k: v for k, v in kwargs.items() if v is not None})
+    result = pipe(args.target, seed=seed, **settings_from_args(args, PerceptionEngineSettings))
     save_image_atomic(result["image"], out_path)
     if svg_path is not None:
         write_text_atomic(svg_path, result["svg"])
@@ -61,22 +74,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=MECHANISM.default_model(),
         help="zoo name, local folder or Hub id (default: %(default)s)",
     )
-    pe.add_argument(
-        "--strokes", type=int, default=None, help="number of strokes (default from the model config)"
-    )
-    pe.add_argument("--blobs", type=int, default=None, help="number of filled blobs")
-    pe.add_argument(
-        "--palette", type=int, default=None, help="number of inks from the default palette (1..10)"
-    )
-    pe.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
-    pe.add_argument("--size", type=int, default=None, help="canvas side in pixels (32..1024)")
-    pe.add_argument("--steps", type=int, default=None, help="optimisation steps (ES: iterations)")
-    pe.add_argument(
-        "--init-layout",
-        choices=LAYOUTS,
-        default=None,
-        help="starting candidates: random strokes, a ring with spokes, or half each (default: mixed)",
-    )
+    add_settings_arguments(pe, PerceptionEngineSettings, SETTINGS_HELP, SETTINGS_CHOICES)
     add_seed_argument(pe, default=None)
     pe.add_argument("--svg", default=None, help="also write the drawing as SVG")
     pe.set_defaults(func=perceive)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from tqdm.auto import tqdm
@@ -108,8 +108,22 @@ class PerceptionEngineSettings(ConfigSettings):
     transforms: dict = field(default_factory=dict)
 
     config_key = "perception_engine"
+    #: shorthands for the drawing's most used settings: ``strokes=8`` is ``drawing={"num_strokes": 8}``;
+    #: ``palette=N`` takes the first N inks of the default palette (a list of colours is taken as is)
+    call_aliases = {"strokes": int, "blobs": int, "points_per_stroke": int, "palette": int, "background": str}
+    DRAWING_ALIASES: ClassVar[dict[str, str]] = {"strokes": "num_strokes", "blobs": "num_blobs"}
+    stored_only = ("check_every", "stop_reward")
 
     def merge_overrides(self, values: dict, overrides: dict) -> dict:
+        drawing = dict(overrides.pop("drawing", None) or {})
+        for alias in self.call_aliases:
+            value = overrides.pop(alias, None)
+            if value is None:
+                continue
+            if alias == "palette" and isinstance(value, int) and not isinstance(value, bool):
+                value = default_palette(value)
+            drawing[self.DRAWING_ALIASES.get(alias, alias)] = value
+        overrides["drawing"] = drawing
         # the nested settings merge key by key: drawing={"num_strokes": 8} keeps the other drawing settings
         for key in ("drawing", "transforms"):
             values[key] = {**values[key], **(overrides.pop(key, None) or {})}
@@ -234,10 +248,11 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
     ``pipe.settings = dataclasses.replace(pipe.settings, decay_steps=None, stop_probability=None)``.
     """
 
+    settings_class = PerceptionEngineSettings
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.model.eval()
-        self.settings = PerceptionEngineSettings.from_config(self.model.config)
         self._fast_members = None
 
     def get_inference_context(self):
@@ -245,74 +260,15 @@ class PerceptionEnginePipeline(ModelOnlyPipeline):
 
     def _sanitize_parameters(
         self,
-        strokes=None,
-        blobs=None,
-        palette=None,
-        background=None,
-        points_per_stroke=None,
-        optimizer=None,
-        objective=None,
-        steps=None,
-        learning_rate=None,
-        ink_learning_rate=None,
-        decay_steps=None,
-        init_candidates=None,
-        init_layout=None,
-        views=None,
-        clean_view=None,
-        size=None,
-        resolution=None,
-        stop_probability=None,
-        transforms=None,
-        population=None,
-        sigma=None,
-        alpha=None,
-        patience=None,
         seed=None,
         progress=None,
         callback_on_step_end=None,
         callback=None,
+        **overrides,
     ):
-        drawing = {}
-        if strokes is not None:
-            drawing["num_strokes"] = strokes
-        if blobs is not None:
-            drawing["num_blobs"] = blobs
-        if points_per_stroke is not None:
-            drawing["points_per_stroke"] = points_per_stroke
-        if palette is not None:
-            drawing["palette"] = (
-                default_palette(palette)
-                if isinstance(palette, int) and not isinstance(palette, bool)
-                else palette
-            )
-        if background is not None:
-            drawing["background"] = background
-        overrides = dict(
-            optimizer=optimizer,
-            objective=objective,
-            steps=steps,
-            learning_rate=learning_rate,
-            ink_learning_rate=ink_learning_rate,
-            decay_steps=decay_steps,
-            init_candidates=init_candidates,
-            init_layout=init_layout,
-            views=views,
-            clean_view=clean_view,
-            size=size,
-            resolution=resolution,
-            stop_probability=stop_probability,
-            population=population,
-            sigma=sigma,
-            alpha=alpha,
-            patience=patience,
-            drawing=drawing,
-            transforms=transforms,
-        )
-        # validated here, before any work: preprocess and _forward run later (Pipeline.__init__ calls this before
-        # our __init__ has set self.settings)
-        base = getattr(self, "settings", None) or PerceptionEngineSettings.from_config(self.model.config)
-        settings = base.updated(**dict(overrides))
+        """Every other keyword is a :class:`PerceptionEngineSettings` field or one of its ``call_aliases``."""
+        # validated here, before any work: preprocess and _forward run later
+        settings = self.call_settings(overrides)
         DrawingSpec.from_dict(settings.drawing)
         RobustnessTransforms.from_dict(settings.transforms)
         seed = check_seed(seed)

@@ -7,6 +7,7 @@ from ..hub.mechanism import Mechanism, Task
 from . import zoo_vgg  # noqa: F401  (registers the vgg16-hed-trunk zoo entry)
 from .audio import AudioInputError, griffin_lim, load_audio, log_spectrogram, save_audio_atomic
 from .modeling_random_audio_conv import RandomAudioConvConfig, RandomAudioConvModel
+from .modeling_random_multiscale import RandomMultiscaleConfig, RandomMultiscaleModel, random_multiscale
 from .pipeline_audio_style_transfer import (
     AudioStyleParameterError,
     AudioStyleSettings,
@@ -20,12 +21,7 @@ from .pipeline_style_transfer import (
     StyleTransferPipeline,
     StyleWeightsError,
 )
-from .random_networks import (
-    RandomMultiscaleConfig,
-    RandomMultiscaleModel,
-    random_multiscale,
-    random_vgg_config,
-)
+from .zoo_random import random_vgg_config
 
 MECHANISM = Mechanism(
     package="style",

@@ -198,11 +198,12 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
     T) log1p, "loss": float}``.
     """
 
+    settings_class = AudioStyleSettings
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.model.eval()
         self.model.requires_grad_(False)
-        self.settings = AudioStyleSettings.from_config(self.model.config)
 
     # transformers' Pipeline runs _forward under no_grad; the spectrogram is optimised by gradients.
     def get_inference_context(self):
@@ -211,35 +212,15 @@ class AudioStyleTransferPipeline(ModelOnlyPipeline):
     def _sanitize_parameters(
         self,
         style=None,
-        steps=None,
-        content_weight=None,
-        style_weight=None,
-        griffin_lim_iters=None,
-        griffin_lim_momentum=None,
-        max_seconds=None,
-        on_too_long=None,
-        n_filters=None,
-        init=None,
         seed=None,
         progress=None,
         return_spectrograms=None,
         callback_on_step_end=None,
+        **overrides,
     ):
-        overrides = dict(
-            steps=steps,
-            content_weight=content_weight,
-            style_weight=style_weight,
-            griffin_lim_iters=griffin_lim_iters,
-            griffin_lim_momentum=griffin_lim_momentum,
-            max_seconds=max_seconds,
-            on_too_long=on_too_long,
-            n_filters=n_filters,
-            init=init,
-        )
-        overrides = {k: v for k, v in overrides.items() if v is not None}
+        """Every other keyword is an :class:`AudioStyleSettings` field (``steps=``, ``n_filters=``, …)."""
         # resolved and validated once per call, before any audio is read; every stage gets the same object
-        base = getattr(self, "settings", None) or AudioStyleSettings.from_config(self.model.config)
-        settings = base.updated(**overrides)
+        settings = self.call_settings(overrides)
         seed = check_seed(seed)
         self.check_kernel_size(overrides.get("n_filters"))
         preprocess = {"settings": settings}

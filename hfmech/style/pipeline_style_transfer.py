@@ -331,9 +331,9 @@ class StyleTransferPipeline(ModelOnlyPipeline):
     ``callback_on_evaluation(index, pixels, loss)`` is its deprecated predecessor (still called, with a warning).
     """
 
+    settings_class = StyleSettings
+
     def __init__(self, *args, **kwargs):
-        model = kwargs.get("model", args[0] if args else None)
-        self.settings = StyleSettings.from_config(getattr(model, "config", None))
         self._extractors: dict[tuple[tuple[str, ...], torch.dtype], FeatureExtractor] = {}
         self._cast_backbones: dict[torch.dtype, torch.nn.Module] = {}
         super().__init__(*args, **kwargs)
@@ -347,55 +347,17 @@ class StyleTransferPipeline(ModelOnlyPipeline):
         self,
         style=None,
         style_weights=None,
-        content_layers=None,
-        style_layers=None,
-        style_layer_weights=None,
-        content_weight=None,
-        style_weight=None,
-        tv_weight=None,
-        steps=None,
-        optimizer=None,
-        line_search=None,
-        lbfgs_history=None,
-        learning_rate=None,
-        init=None,
-        size=None,
-        scales=None,
-        style_scale=None,
-        keep_colors=None,
-        precision=None,
-        pyramid_levels=None,
-        max_pixels=None,
         seed=None,
         progress=None,
         callback_on_step_end=None,
         callback_on_evaluation=None,
+        **settings,
     ):
-        settings = dict(
-            content_layers=content_layers,
-            style_layers=style_layers,
-            style_layer_weights=style_layer_weights,
-            content_weight=content_weight,
-            style_weight=style_weight,
-            tv_weight=tv_weight,
-            steps=steps,
-            optimizer=optimizer,
-            line_search=line_search,
-            lbfgs_history=lbfgs_history,
-            learning_rate=learning_rate,
-            init=init,
-            size=size,
-            scales=scales,
-            style_scale=style_scale,
-            keep_colors=keep_colors,
-            precision=precision,
-            pyramid_levels=pyramid_levels,
-            max_pixels=max_pixels,
-        )
+        """Every other keyword is a :class:`StyleSettings` field (``tv_weight=``, ``steps=``, …)."""
         # resolved and validated once per call, before any image is decoded; every stage gets the same object
-        settings = self.settings.updated(**settings)
+        settings = self.call_settings(settings)
         seed = check_seed(seed)
-        preprocess = {"style": style, "style_weights": style_weights, "max_pixels": max_pixels}
+        preprocess = {"style": style, "style_weights": style_weights, "max_pixels": settings.max_pixels}
         deprecated_callback(
             callback_on_evaluation, "callback_on_evaluation", "(index, pixels, loss)", StyleParameterError
         )

@@ -11,118 +11,26 @@ import shutil
 import struct
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from tiny_models import (  # noqa: F401  (re-exported for the hostile tests)
+    AUDIO_CONFIG,
+    AUDIO_SR,
+    KINDS,
+    PERCEPTION_FAST,
+    WORDS,
+    tiny_audio,
+    tiny_ensemble,
+    tiny_mlstm,
+    tiny_music_vae,
+    tiny_sketch_rnn,
+    tiny_vgg,
+    tiny_word_vectors,
+)
+from tiny_models import tiny_classifier as tiny_effnet  # noqa: F401
 
 import hfmech  # noqa: F401  (registers the model types and tasks)
 from hfmech.errors import HfmechError
-
-# ------------------------------------------------------------------------------------------------- tiny models
-
-
-def tiny_effnet(num_labels: int = 10, image_size: int = 32, seed: int = 0):
-    from hfmech.vision.modeling_efficientnet_lite import (
-        EfficientNetLiteConfig,
-        EfficientNetLiteForImageClassification,
-    )
-
-    torch.manual_seed(seed)
-    config = EfficientNetLiteConfig(
-        width_coefficient=0.25,
-        depth_coefficient=0.25,
-        image_size=image_size,
-        head_channels=64,
-        num_labels=num_labels,
-        deep_dream={"layer": "stage3", "tile_size": None, "octaves": 1, "steps": 1},
-    )
-    return EfficientNetLiteForImageClassification(config).eval()
-
-
-def tiny_vgg():
-    from hfmech.style.random_networks import random_vgg_config
-    from hfmech.vision.modeling_vgg import random_vgg
-
-    return random_vgg(random_vgg_config(seed=0, block_channels=[4, 8, 8, 16, 16]))
-
-
-AUDIO_SR = 8000
-AUDIO_CONFIG = dict(sampling_rate=AUDIO_SR, n_fft=256, hop_length=64, n_filters=64, kernel_width=11, seed=0)
-
-
-def tiny_audio():
-    from hfmech.style.modeling_random_audio_conv import RandomAudioConvConfig, RandomAudioConvModel
-
-    return RandomAudioConvModel(RandomAudioConvConfig(**AUDIO_CONFIG))
-
-
-WORDS = ["the", "man", "woman", "king", "queen", "apple", "prince", "princess"] + [f"w{i}" for i in range(40)]
-
-
-def tiny_word_vectors():
-    from hfmech.analogy.modeling_word_vectors import WordVectorsModel
-
-    rng = np.random.default_rng(0)
-    return WordVectorsModel.from_arrays(WORDS, None, rng.standard_normal((len(WORDS), 8)).astype(np.float32))
-
-
-PERCEPTION_FAST = {"steps": 2, "size": 32, "views": 1, "stop_probability": None, "resolution": None}
-
-
-def tiny_ensemble():
-    from hfmech.perception import PerceptionEnsembleModel
-
-    members = [tiny_effnet(1000, 32, seed=0), tiny_effnet(1000, 32, seed=1)]
-    return PerceptionEnsembleModel.from_members(
-        members, ["tiny-a", "judge"], ["training", "held_out"], perception_engine=PERCEPTION_FAST
-    )
-
-
-def tiny_mlstm():
-    from hfmech.sentiment.modeling_mlstm import MLSTMConfig, MLSTMForByteLM
-
-    torch.manual_seed(0)
-    config = MLSTMConfig(
-        hidden_size=16,
-        sentiment_unit=3,
-        polarity=1,
-        threshold=0.0,
-        sentiment_neuron={"unit_accuracy": 0.75, "measured_on": "a test set"},
-    )
-    return MLSTMForByteLM(config).eval()
-
-
-def tiny_sketch_rnn():
-    from hfmech.sketch.modeling_sketch_rnn import SketchRNNConfig, SketchRNNModel
-
-    torch.manual_seed(0)
-    config = SketchRNNConfig.from_preset(
-        "cpu-small", enc_rnn_size=8, dec_rnn_size=16, z_size=4, num_mixture=3, max_seq_len=40
-    )
-    config.scale_factor = 1.0
-    return SketchRNNModel(config).eval()
-
-
-def tiny_music_vae():
-    from hfmech.melody.modeling_music_vae import MusicVAEConfig, MusicVAEModel
-
-    torch.manual_seed(0)
-    return MusicVAEModel(
-        MusicVAEConfig(enc_rnn_size=[16], dec_rnn_size=[16, 16], z_size=8, batch_size=8)
-    ).eval()
-
-
-#: task -> builder; each is saved once per session and copied for every tampered case.
-KINDS = {
-    "deep-dream": tiny_effnet,
-    "style-transfer": tiny_vgg,
-    "audio-style-transfer": tiny_audio,
-    "word-analogy": tiny_word_vectors,
-    "perception-engine": tiny_ensemble,
-    "sentiment-neuron": tiny_mlstm,
-    "sketch-vae": tiny_sketch_rnn,
-    "melody-vae": tiny_music_vae,
-}
 
 
 @pytest.fixture(scope="session")

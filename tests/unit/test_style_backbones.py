@@ -8,13 +8,13 @@ import torch
 import torch.nn.functional as F
 
 import hfmech  # noqa: F401
-from hfmech.style.random_networks import (
+from hfmech.style.modeling_random_multiscale import (
     RandomMultiscaleConfig,
     RandomMultiscaleModel,
     fft_conv2d_same,
     random_multiscale,
-    random_vgg_config,
 )
+from hfmech.style.zoo_random import random_vgg_config
 from hfmech.vision.convert_vgg import (
     VGGCheckpointError,
     load_hed_h5,

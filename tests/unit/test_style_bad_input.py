@@ -10,7 +10,7 @@ import hfmech  # noqa: F401
 from hfmech.cli import main
 from hfmech.errors import USER_ERRORS
 from hfmech.style import StyleParameterError, StyleTransferPipeline, StyleWeightsError
-from hfmech.style.random_networks import random_vgg_config
+from hfmech.style.zoo_random import random_vgg_config
 from hfmech.vision.features import UnknownLayerError
 from hfmech.vision.image_io import ImageDecodeError, ImageNotFoundError
 from hfmech.vision.modeling_vgg import random_vgg

@@ -19,7 +19,8 @@ from hfmech.style.losses import (
     style_layer_loss,
     total_variation,
 )
-from hfmech.style.random_networks import RandomMultiscaleConfig, RandomMultiscaleModel, random_vgg_config
+from hfmech.style.modeling_random_multiscale import RandomMultiscaleConfig, RandomMultiscaleModel
+from hfmech.style.zoo_random import random_vgg_config
 from hfmech.vision.image_io import image_to_tensor
 from hfmech.vision.modeling_vgg import random_vgg
 
