@@ -24,6 +24,8 @@ from .errors import HfmechError
 #: Below this ``sin ω``, slerp is numerically lerp (and the exact formula divides by ~0).
 PARALLEL_EPS = 1e-6
 MAX_STEPS = 1000
+#: the ways :func:`interpolation_path` can walk from one code to another (the CLIs' ``--method`` choices)
+INTERPOLATION_METHODS = ("slerp", "lerp")
 
 
 class LatentError(HfmechError, ValueError):
@@ -79,8 +81,8 @@ def interpolation_path(a: torch.Tensor, b: torch.Tensor, steps: int, method: str
     """``steps`` points from ``a`` to ``b`` inclusive: shape ``(steps, D)`` for vectors ``(D,)``."""
     if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= MAX_STEPS:
         raise LatentError(f"steps must be an integer in 2..{MAX_STEPS}, got {steps!r}")
-    if method not in ("slerp", "lerp"):
-        raise LatentError(f"method must be 'slerp' or 'lerp', got {method!r}")
+    if method not in INTERPOLATION_METHODS:
+        raise LatentError(f"method must be one of {', '.join(INTERPOLATION_METHODS)}, got {method!r}")
     f = slerp if method == "slerp" else lerp
     return torch.stack([f(a, b, i / (steps - 1)) for i in range(steps)])
 

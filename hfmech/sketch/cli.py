@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..hub.cli import check_input_path, check_output_path, load_pipeline_for_cli
+from ..latent import INTERPOLATION_METHODS
 from . import MECHANISM
 
 OUTPUT_SUFFIXES = (".svg", ".png", ".npy")
@@ -90,7 +91,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("b", help="second drawing")
     _add_decoding(i)
     i.add_argument("--steps", type=int, default=10, help="drawings on the path, ends included (2..100)")
-    i.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    i.add_argument("--method", choices=INTERPOLATION_METHODS, default="slerp")
     i.add_argument("-o", "--output", required=True, help="grid .svg / .png, or .npy stroke-3 arrays")
     i.set_defaults(func=sketch_interpolate)
 
