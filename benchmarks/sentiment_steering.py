@@ -23,6 +23,7 @@ Protocol (the same for every method and setting):
     python benchmarks/sentiment_steering.py prep --data ../shared/data --feats FEATS --work /tmp/steer
     python benchmarks/sentiment_steering.py generate --work /tmp/steer --method neuron --values 0 2 -2 5 -5 ...
     python benchmarks/sentiment_steering.py score --work /tmp/steer
+    python benchmarks/sentiment_steering.py figure --work /tmp/steer --feats FEATS --sae-work /tmp/sae
 """
 
 from __future__ import annotations
@@ -223,6 +224,58 @@ def score(args) -> None:
     write_report(REPO / "benchmarks" / "results" / "sentiment_steering.json", report)
 
 
+FIGURE_REVIEW = (
+    "The first hour is slow and the dialogue is clumsy, but the last act is wonderful: "
+    "a moving, beautifully acted ending that I will not forget."
+)
+
+
+def figure(args) -> None:
+    """Per-token readings of the unit, the direction and the SAE feature over one review (one PNG)."""
+    from hfmech.sentiment.figures import trace_comparison_png
+    from hfmech.sentiment.lm_neuron import unit_values
+    from hfmech.sentiment.sae import TopKSAE
+    from hfmech.sentiment.steering import SteeringVector
+
+    work = Path(args.work)
+    prep_report = json.loads((work / "prep.json").read_text())
+    neuron = _neuron(args.model)
+    ids, acts = unit_values(neuron.model, neuron.tokenizer, args.review, LAYER, SITE)  # (T,), (T, 1536)
+    tokens = [neuron.tokenizer.decode([i]) for i in ids]
+    feats = Path(args.feats)
+    Xtr = np.load(feats / "sst2-train" / "mlp-last.npy", mmap_mode="r")[:, LAYER, :].astype(np.float32)
+    unit = prep_report["unit"]
+    traces = {}
+    v = acts[:, UNIT].numpy()
+    traces[f"unit {UNIT}"] = unit["polarity"] * (v - unit["threshold"]) / Xtr[:, UNIT].std()
+    direction = SteeringVector.load(work / "direction.safetensors")
+    proj = direction.project(acts.numpy())
+    traces["direction"] = (proj - direction.threshold) / direction.project(Xtr).std()
+    sae_report = json.loads((REPO / "benchmarks" / "results" / "sentiment_sae.json").read_text())
+    f = sae_report["feature"]
+    sae = TopKSAE.load(Path(args.sae_work) / "sae.safetensors")
+    with torch.no_grad():
+        z = sae.encode(acts)[:, f["index"]].numpy()
+        z_tr = sae.encode(torch.from_numpy(Xtr))[:, f["index"]].numpy()
+    traces[f"SAE feature {f['index']}"] = f["polarity"] * (z - f["threshold"]) / max(z_tr.std(), 1e-6)
+    path = REPO / "docs" / "figures" / "sentiment_smollm2_traces.png"
+    trace_comparison_png(
+        tokens,
+        traces,
+        path,
+        title="SmolLM2-135M layer 14 MLP: per-token readings (threshold = 0; + positive)",
+    )
+    write_json_atomic(
+        path.with_suffix(".json"),
+        {
+            "review": args.review,
+            "tokens": tokens,
+            "traces": {k: [float(x) for x in t] for k, t in traces.items()},
+        },
+    )
+    print(path)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -234,13 +287,17 @@ def main(argv=None) -> None:
     g.add_argument("--method", choices=("neuron", "direction", "sae"), required=True)
     g.add_argument("--values", type=float, nargs="+", required=True)
     s = sub.add_parser("score")
-    for q in (a, g, s):
+    fg = sub.add_parser("figure")
+    fg.add_argument("--feats", required=True)
+    fg.add_argument("--sae-work", required=True)
+    fg.add_argument("--review", default=FIGURE_REVIEW)
+    for q in (a, g, s, fg):
         q.add_argument("--work", required=True)
         q.add_argument("--model", default=str(ZOO))
         q.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    {"prep": prep, "generate": generate, "score": score}[args.cmd](args)
+    {"prep": prep, "generate": generate, "score": score, "figure": figure}[args.cmd](args)
 
 
 if __name__ == "__main__":

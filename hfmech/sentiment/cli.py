@@ -49,6 +49,7 @@ def sentiment_generate(args) -> int:
         seed=seed,
         clamp_on=args.clamp_on,
         max_new_tokens=args.max_new_tokens,
+        **({"steer": args.steer, "strength": args.strength} if args.steer else {}),
     )
     print(out["prompt"] + out["text"])
     return 0
@@ -122,6 +123,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--max-new-tokens", type=int, default=None, help="tokens to generate (causal LMs; default 48)"
     )
     sg.add_argument("--temperature", type=float, default=1.0)
+    sg.add_argument(
+        "--steer",
+        choices=["direction"],
+        default=None,
+        help="causal LMs: add the model's sentiment direction at every position instead of clamping the unit",
+    )
+    sg.add_argument(
+        "--strength",
+        type=float,
+        default=8.0,
+        help="with --steer: norm of the added vector, + positive (default 8)",
+    )
     add_seed_argument(sg, default=0)
     sg.set_defaults(func=sentiment_generate)
 

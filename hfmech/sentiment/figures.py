@@ -190,3 +190,48 @@ def data_efficiency_plot(curves: dict[str, list[dict]], path: str | os.PathLike,
         return _figure_to_png(fig, path)
     finally:
         plt.close(fig)
+
+
+def trace_comparison_png(
+    tokens: Sequence[str],
+    traces: dict[str, np.ndarray],
+    path: str | os.PathLike,
+    title: str = "",
+    ylabel: str = "reading (+ positive), in train standard deviations",
+) -> Path:
+    """Per-token readings of several methods over one text (issue 19 §2's figure): ``traces`` maps a method name
+    to ``(T,)`` values (already centred on its threshold and signed so that + is positive), ``tokens`` the ``T``
+    token strings (x-axis labels). PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(tokens)
+    if not traces or any(len(np.asarray(v)) != n for v in traces.values()):
+        raise ValueError("every trace needs one value per token")
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.22 * n), 3.4))
+    colours = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
+    for (name, values), colour in zip(traces.items(), colours):
+        ax.plot(
+            np.arange(n),
+            np.asarray(values, dtype=np.float64),
+            marker="o",
+            ms=3,
+            lw=1.4,
+            label=name,
+            color=colour,
+        )
+    ax.axhline(0.0, color="#444", lw=0.8, ls="--")
+    ax.set_xticks(np.arange(n))
+    ax.set_xticklabels([t.replace("\n", "⏎") for t in tokens], rotation=90, fontsize=7)
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_ylabel(ylabel, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    try:
+        return _figure_to_png(fig, path)
+    finally:
+        plt.close(fig)
