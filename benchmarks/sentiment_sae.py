@@ -116,6 +116,7 @@ def train(args) -> None:
         epochs=args.epochs,
         max_seconds=args.max_seconds,
         log=lambda m: print(m, flush=True),
+        select_dtype=torch.bfloat16 if args.bf16_select else torch.float32,
     )
     report["heldout_tokens"] = int(len(held))
     report["heldout_fvu"] = fvu(sae, held)
@@ -172,6 +173,9 @@ def main(argv=None) -> None:
     t.add_argument("--epochs", type=float, default=4.0)
     t.add_argument("--holdout", type=int, default=8192)
     t.add_argument("--max-seconds", type=float, default=1200)
+    t.add_argument(
+        "--bf16-select", action="store_true", help="choose the top-k latents with a bfloat16 matmul"
+    )
     for q in (c, t):
         q.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)

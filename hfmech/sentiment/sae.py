@@ -13,7 +13,9 @@ component along each column removed before it, as in Gao et al. §A), ``W_enc`` 
 
 The encoder's backward only touches the ``k`` active latents of each row (gathered with :func:`torch.nn.functional.
 embedding`), and the decoder is an ``embedding_bag`` over the active latents, so a step costs one dense
-``(B, d) @ (d, n_latents)`` product plus ``O(B k d)`` — what makes 8× dictionaries trainable on a CPU.
+``(B, d) @ (d, n_latents)`` product plus ``O(B k d)`` — what makes 8× dictionaries trainable on a CPU. Optionally
+(``select_dtype=torch.bfloat16``) that dense product, which only *chooses* the k latents, runs in bfloat16; the
+chosen latents' values and all gradients stay float32.
 
 The sentiment feature is read as the unit is: the feature's activation at a text's last token, a threshold fitted on
 SST-2 train; it steers with its decoder column ``W_dec[:, f]`` (unit norm) added at every position
@@ -52,6 +54,7 @@ class TopKSAE(nn.Module):
         self.b_enc = nn.Parameter(torch.zeros(n_latents))
         self.b_dec = nn.Parameter(torch.zeros(d))
         self.k = int(k)
+        self.select_dtype = torch.float32
 
     @property
     def d(self) -> int:
@@ -74,7 +77,12 @@ class TopKSAE(nn.Module):
         """``(values (N, k) ≥ 0, indices (N, k))`` with gradient to the active encoder rows only."""
         x = self._check(x)
         with torch.no_grad():
-            idx = self.pre_activations(x).topk(self.k, dim=-1).indices  # (N, k)
+            if self.select_dtype == torch.float32:
+                pre = self.pre_activations(x)
+            else:  # choose the k latents in low precision (a CPU's bf16 matmul is ~2.4x faster); values below are fp32
+                dt = self.select_dtype
+                pre = (x - self.b_dec).to(dt) @ self.W_enc.to(dt).T + self.b_enc.to(dt)
+            idx = pre.topk(self.k, dim=-1).indices  # (N, k)
         rows = F.embedding(idx, self.W_enc)  # (N, k, d): only the active rows get a gradient
         vals = torch.einsum("nd,nkd->nk", x - self.b_dec, rows) + self.b_enc[idx]
         return F.relu(vals), idx
@@ -151,6 +159,7 @@ def train_sae(
     seed: int = 0,
     max_seconds: float | None = None,
     log=print,
+    select_dtype=torch.float32,
 ) -> tuple[TopKSAE, dict]:
     """Train a :class:`TopKSAE` on ``X`` ``(N, d)`` (float16 or float32 tokens × units), shuffled each epoch.
     Stops after ``epochs`` passes or ``max_seconds``. Returns the SAE and a report (tokens seen, steps, final
@@ -161,6 +170,7 @@ def train_sae(
         raise SAEError(f"need (N >= batch_size, d) activations, got {tuple(X.shape)}")
     d = X.shape[1]
     sae = TopKSAE(d, n_latents, k, seed=seed)
+    sae.select_dtype = select_dtype
     with torch.no_grad():
         sample = X[torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))[:65536]].float()
         if not torch.isfinite(sample).all():
@@ -208,7 +218,9 @@ def train_sae(
         "last_batch_fvu": last_fvu,
         "dead_fraction_last_epoch": float(1.0 - fired.float().mean()),
         "seconds": time.time() - t0,
+        "select_dtype": str(select_dtype).replace("torch.", ""),
     }
+    sae.select_dtype = torch.float32
     return sae, report
 
 
