@@ -44,21 +44,19 @@ THEME_SETTINGS = {
 }
 
 #: Shared layout: inputs left and outputs right on a desktop (each Space's ``gr.Row`` of two ``gr.Column``), one
-#: column on a narrow screen (a phone at 390 px): nothing may be wider than the page.
+#: column on a narrow screen. At 390 px Gradio's own 32 px side padding and a gallery's fixed columns made two tabs
+#: scroll sideways (tests/ui/test_layout.py): narrower padding, and gallery columns that shrink.
 CSS = """
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
-.gradio-container img, .gradio-container canvas, .gradio-container svg, .gradio-container video {
-  max-width: 100%;
-}
+.gradio-container img, .gradio-container canvas, .gradio-container video { max-width: 100%; }
 .hfmech-figure img { object-fit: contain; height: auto !important; }
 @media (max-width: 720px) {
-  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; min-width: 0 !important; }
+  .gradio-container .main { padding-left: 8px !important; padding-right: 8px !important; }
   .gradio-container .row { flex-wrap: wrap !important; }
   .gradio-container .row > .column { min-width: 100% !important; flex: 1 1 100% !important; }
-  .gradio-container .row > * { min-width: min(100%, var(--size-40, 160px)) !important; }
-  .gradio-container .table-wrap, .gradio-container .gallery, .gradio-container table { max-width: 100%; }
-  .gradio-container .table-wrap { overflow-x: auto !important; }
-  .gradio-container .tab-wrapper, .gradio-container .tab-container { overflow-x: auto; max-width: 100%; }
+  .gradio-container .grid-wrap, .gradio-container .grid-container { min-width: 0 !important; max-width: 100%; }
+  .gradio-container .grid-container { grid-template-columns: repeat(auto-fill, minmax(72px, 1fr)) !important; }
+  .gradio-container .table-wrap { max-width: 100%; overflow-x: auto !important; }
   .gradio-container pre, .gradio-container code { white-space: pre-wrap; word-break: break-word; }
 }
 """
@@ -71,8 +69,10 @@ def theme() -> gr.themes.Base:
 
 def launch_kwargs() -> dict:
     """Keyword arguments for ``Blocks.launch`` shared by every hfmech app: the upload limit, the theme and the CSS
-    (Gradio 6 takes both at launch)."""
-    return {"max_file_size": MAX_UPLOAD, "theme": theme(), "css": CSS}
+    (Gradio 6 takes both at launch). The CSS goes into the page's ``<head>`` as it is: Gradio's ``css=`` rewrites
+    the selectors inside ``@media`` blocks under ``.gradio-container .contain``, where ``.main`` and the rows of the
+    page could not be reached."""
+    return {"max_file_size": MAX_UPLOAD, "theme": theme(), "head": f"<style>{CSS}</style>"}
 
 
 def how_it_works(

@@ -101,7 +101,27 @@ def save_screenshot(page, committed: Path, tmp_path: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 10_000
+    shrink_png(target)
     return target
+
+
+def shrink_png(path: Path, limit: int = 300_000) -> Path:
+    """Keep a committed screenshot under ``limit`` bytes: a page with photos is re-saved as a 256-colour PNG (the
+    UI's text and flat colours survive; photos get a dithered palette), and halved in size if still too large."""
+    from PIL import Image
+
+    if path.stat().st_size <= limit:
+        return path
+    image = Image.open(path).convert("RGB")
+    for scale in (1.0, 0.75, 0.5):
+        if scale != 1.0:
+            image = image.resize(
+                (int(image.width * scale), int(image.height * scale)), Image.Resampling.LANCZOS
+            )
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, format="PNG", optimize=True)
+        if path.stat().st_size <= limit:
+            break
+    return path
 
 
 def click_first_example(page, elem_id: str) -> None:

@@ -65,6 +65,11 @@ def belief_table(scores: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["classifier", "role", "probability"])
 
 
+def _chart(rows) -> pd.DataFrame:
+    """The belief chart's value from its rows (``[{"classifier", "role", "probability"}, ...]``; None: empty)."""
+    return pd.DataFrame(rows or [], columns=["classifier", "role", "probability"])
+
+
 def _draw_stream(target, strokes, palette, steps, seed, model=DEFAULT_MODEL, progress=None, request=None):
     """Yield ``(image, belief table, summary, [PNG, SVG] downloads)``: the drawing every few steps, then the end."""
     if target is None or not str(target).strip():
@@ -204,10 +209,15 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             """
             yield from _draw_stream(target, strokes, palette, steps, seed, model, progress, request)
 
+        # The examples' outputs are cached lazily (the next visitor's click is instant). A BarPlot among the outputs
+        # of a cached example leaves Gradio 6.31's page "processing" for good (reproduced without any model), so the
+        # example writes the belief rows to a hidden JSON and the chart follows it.
         def example(target, seed, progress=gr.Progress(), request: gr.Request = None):  # noqa: B008
-            yield from _draw_stream(
+            for frame, table, text, downloads in _draw_stream(
                 target, DEFAULT_STROKES, DEFAULT_PALETTE, DEFAULT_STEPS, seed, model, progress, request
-            )
+            ):
+                rows = table.to_dict("records") if isinstance(table, pd.DataFrame) else table  # or gr.skip()
+                yield frame, rows, text, downloads
 
         preset.change(
             lambda name: PRESETS[name], preset, [strokes, steps], api_visibility="private", queue=False
@@ -218,17 +228,17 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             outputs=[image, chart, summary, files],
             **event_kwargs("perceive"),
         )
+        rows = gr.JSON(visible=False, elem_id="pe-belief-rows")
+        rows.change(_chart, rows, chart, queue=False, api_visibility="private")
         gr.Examples(
             [[c, s] for c, s in EXAMPLES],
             inputs=[target, seed],
-            outputs=[image, chart, summary, files],
+            outputs=[image, rows, summary, files],
             fn=example,
             api_name="perceive_example",
             label="Examples (class, seed) that converge in the default budget: click one",
             elem_id="pe-examples",
-            # not cached: with gradio 6.31, lazily caching this generator's outputs (bar plot, file list) leaves the
-            # page "processing" after the run ends; every click runs the drawing instead
-            **examples_kwargs(cache=False),
+            **examples_kwargs(),
         )
         add_stop(stop, event)
     return configure(demo)

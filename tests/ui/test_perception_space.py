@@ -25,6 +25,7 @@ from space_testing import (  # noqa: E402
     load_space_app,
     save_screenshot,
     served,
+    wait_until_idle,
 )
 
 from hfmech.perception import PerceptionEnsembleModel  # noqa: E402
@@ -180,3 +181,37 @@ def test_browser_example_click_and_screenshot(browser, tiny_model, tmp_path, mon
         finally:
             page.close()
             torch.set_num_threads(threads)
+
+
+def test_browser_cached_example_ends_idle_with_chart(browser, tiny_model, tmp_path, monkeypatch):
+    """The examples are cached lazily: the first click runs the drawing, a second visitor's click loads it from the
+    cache. Both end with the drawing, the downloads and the belief chart, and no component left "processing" (a
+    BarPlot among a cached example's outputs used to stay "processing"; the chart now follows a hidden JSON)."""
+    from hfmech import ui
+    from hfmech.perception import space as pe_space
+
+    monkeypatch.setattr(pe_space, "DEFAULT_STEPS", 3)
+    monkeypatch.setenv("HFMECH_CACHE_EXAMPLES", "lazy")
+    assert ui.examples_kwargs()["cache_mode"] == "lazy"
+    with served(build_demo(model=tiny_model)) as url:
+        for visit in ("runs", "from the cache"):
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            try:
+                page.goto(url, wait_until="domcontentloaded")
+                page.locator("#pe-run").wait_for(state="visible", timeout=60_000)
+                click_first_example(page, "pe-examples")
+                page.locator("#pe-download a[href]").first.wait_for(state="attached", timeout=180_000)
+                assert_image_not_blank(page, "#pe-output img[src]")
+                page.locator("#pe-summary").get_by_text("matchstick").first.wait_for(timeout=30_000)
+                wait_until_idle(
+                    page, timeout_ms=30_000
+                )  # the failure this guards against: stuck "processing"
+                chart = page.locator("#pe-chart")
+                page.wait_for_function(
+                    "el => el.innerText.includes('tiny-a') || el.querySelector('canvas, svg')",
+                    arg=chart.element_handle(),
+                    timeout=30_000,
+                )
+                assert page.locator(".toast-body.error").count() == 0, visit
+            finally:
+                page.close()
