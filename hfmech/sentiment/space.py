@@ -176,7 +176,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
             with gr.Column():
                 review = gr.Textbox(value=DEFAULT_REVIEW, lines=5, label="Review", elem_id="sentiment-review")
                 run = gr.Button("Read", variant="primary", elem_id="sentiment-run")
-                gr.Examples(EXAMPLES, inputs=review)
+                gr.Examples(EXAMPLES, inputs=review, elem_id="sentiment-examples")
             with gr.Column():
                 label = gr.Label(label="Sentiment (the unit's reading)", elem_id="sentiment-label")
                 value = gr.Number(label=f"Unit {spec.unit} value", elem_id="sentiment-value")

@@ -11,7 +11,7 @@ pytest.importorskip("gradio_client")
 pytest.importorskip("mido")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from space_testing import load_space_app, served  # noqa: E402
+from space_testing import REPO_ROOT, assert_image_not_blank, load_space_app, save_screenshot, served  # noqa: E402
 
 from hfmech.melody.space import examples  # noqa: E402
 
@@ -84,5 +84,26 @@ def test_chromium_plays_the_interpolation(space, browser):
             "() => r(au.duration)); au.addEventListener('error', () => r(-1)); au.load(); })))"
         )
         assert durations and all(d > 1.0 for d in durations), durations
+    finally:
+        page.close()
+
+
+def test_browser_example_click_and_screenshot(space, browser, tmp_path):
+    """The example tunes (A and B preselected): hear A, interpolate A → B; the path's piano rolls are not blank;
+    ``make screenshots`` keeps docs/screenshots/melody_space.png."""
+    _, url = space
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        button = page.locator("#melody-interpolate")
+        button.wait_for(state="visible", timeout=60_000)
+        page.get_by_role("button", name="Hear A").click()
+        assert_image_not_blank(page, "#melody-roll-a img[src]", timeout_ms=120_000)
+        button.click()
+        assert_image_not_blank(page, "#melody-path-roll img[src]", timeout_ms=180_000)
+        page.locator("#melody-path-file a[href]").first.wait_for(state="attached", timeout=60_000)
+        assert ".mid" in page.locator("#melody-path-file").inner_text()
+        assert page.locator(".toast-body.error").count() == 0
+        save_screenshot(page, REPO_ROOT / "docs" / "screenshots" / "melody_space.png", tmp_path)
     finally:
         page.close()
