@@ -320,3 +320,40 @@ def test_cli_samples_from_a_folder(tmp_path, model, capsys):
     assert "temperature" in capsys.readouterr().err
     assert main(["char-rnn-sample", str(tmp_path / "m"), "--length", "0"]) == 2
     assert main(["char-rnn-sample", str(tmp_path / "nowhere")]) == 2
+
+
+# --------------------------------------------------------------------------------------------------- zoo
+def test_zoo_entry_builds_a_verified_folder_with_its_card(tmp_path, monkeypatch, files):
+    """The builder on files in the package's layout (random values): config with the discovery, card rendered."""
+    import importlib.metadata
+
+    from hfmech.hub import zoo
+    from hfmech.hub.weights import verify_folder
+    from hfmech.sentiment import zoo_char_rnn
+
+    monkeypatch.setattr(zoo_char_rnn, "package_files", lambda: files)
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.0.0")
+    folder = zoo.build("char-rnn-reddit", force=True)
+    verify_folder(folder)
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "{{" not in card and "license: mit" in card and "unit 27" in card
+    model = zoo_char_rnn.load_char_rnn(folder)
+    assert (
+        model.config.sentiment_neuron["unit"] == 27 and model.config.sentiment_neuron["unit_accuracy"] < 0.6
+    )
+    assert model.config.source["licence"] == "MIT" and len(model.config.source["sha256"]) == 64
+    np.testing.assert_allclose(model.next_char_probs("What"), reference_probs(*files, "What"), atol=1e-5)
+
+
+def test_zoo_entry_without_the_package_is_a_zoo_error(monkeypatch):
+    import importlib.util
+
+    from hfmech.hub import zoo
+    from hfmech.sentiment import zoo_char_rnn
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "textgenrnn" else real(name, *a)
+    )
+    with pytest.raises(zoo.ZooError, match="pip install --no-deps textgenrnn"):
+        zoo_char_rnn.package_files()
