@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 gr = pytest.importorskip("gradio")
-from space_testing import save_screenshot, served  # noqa: E402
+from space_testing import assert_image_not_blank, save_screenshot, served  # noqa: E402
 
 pytestmark = [
     pytest.mark.ui,
@@ -125,7 +125,7 @@ def test_phone_width_no_horizontal_scroll_and_main_buttons_visible(browser, app_
         page.close()
 
 
-def test_desktop_inputs_left_outputs_right(browser, app_url):
+def test_desktop_inputs_left_outputs_right_and_how_it_works(browser, app_url):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         page.goto(app_url, wait_until="domcontentloaded")
@@ -136,5 +136,10 @@ def test_desktop_inputs_left_outputs_right(browser, app_url):
         assert left["x"] + left["width"] <= right["x"], (left, right)  # side by side
         assert abs(left["y"] - right["y"]) < 80, (left, right)  # on the same row
         _assert_fits(page, "desktop", width=1280)
+        # the first tab's "How it works": the paper cited and the mechanism's figure
+        how = page.locator(".hfmech-how").first
+        how.get_by_text("How it works").first.click()
+        how.get_by_text("Mordvintsev, Olah & Tyka 2015").first.wait_for(state="visible", timeout=30_000)
+        assert_image_not_blank(page, ".hfmech-how .hfmech-figure img", timeout_ms=30_000)
     finally:
         page.close()
