@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,25 @@ MAX_FEATURIZE_CHARS = 100_000
 
 SITES = ("c", "h")
 READS = ("full", "window")
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run the block with ``torch.set_num_threads(n)`` (restored after); ``None`` leaves the setting alone.
+
+    Sampling is a loop of batch-1 windows through two 128-unit LSTMs: more intra-op threads only add OpenMP waits, and
+    on a busy CPU they cost a lot (measured on a shared 2-core host under load 12: 128 ms a forward with 2 threads,
+    6 ms with one).
+    """
+    old = torch.get_num_threads()
+    if n is None or n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 class CharRNNError(HfmechError, ValueError):
@@ -292,6 +312,7 @@ class CharRNNForCausalLM(PreTrainedModel):
         sample: bool = True,
         seed: int | None = None,
         stop_at_end: bool = True,
+        num_threads: int | None = 1,
     ) -> str:
         """Generate characters after ``primetext`` (char-rnn's ``sample.lua`` switches, textgenrnn's procedure).
 
@@ -304,6 +325,8 @@ class CharRNNForCausalLM(PreTrainedModel):
             seed: random seed (None: fresh entropy).
             stop_at_end: stop when the model emits the meta token ``<s>`` (the end of a title, textgenrnn's
                 behaviour); with False a ``<s>`` is written as a newline and generation goes on.
+            num_threads: torch intra-op threads during the loop (restored after; :func:`torch_threads`); ``None``
+                leaves torch's setting alone.
 
         Returns:
             ``primetext`` followed by the generated characters.
@@ -315,19 +338,24 @@ class CharRNNForCausalLM(PreTrainedModel):
         t = check_temperature(temperature) if sample else None
         rng = np.random.default_rng(check_seed(seed))
         vocab, meta = self.vocab, self.char_to_index[self.config.meta_token]
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+        ):
+            raise CharRNNError(f"num_threads must be a positive integer or None, got {num_threads!r}")
         ids = self.encode(primetext)
         out = []
-        for _ in range(length):
-            logits = self(self.window(ids)).logits[0].double()
-            p = torch.softmax(logits, dim=-1).cpu().numpy()
-            index = self._choose(p, t, rng)
-            ids.append(index)
-            if index == meta:
-                if stop_at_end:
-                    break
-                out.append("\n")
-            else:
-                out.append(vocab[index])
+        with torch_threads(num_threads):
+            for _ in range(length):
+                logits = self(self.window(ids)).logits[0].double()
+                p = torch.softmax(logits, dim=-1).cpu().numpy()
+                index = self._choose(p, t, rng)
+                ids.append(index)
+                if index == meta:
+                    if stop_at_end:
+                        break
+                    out.append("\n")
+                else:
+                    out.append(vocab[index])
         return primetext + "".join(out)
 
     @staticmethod

@@ -213,6 +213,15 @@ def test_bad_primetext_is_a_typed_error(model, primetext, words):
         model.sample(primetext, length=2)
 
 
+def test_sampling_threads_are_restored(model):
+    before = torch.get_num_threads()
+    a = model.sample("a", length=5, seed=0, num_threads=1)
+    assert torch.get_num_threads() == before
+    assert a[:3] == model.sample("a", length=2, seed=0, num_threads=None)
+    with pytest.raises(CharRNNError, match="num_threads"):
+        model.sample("a", length=2, num_threads=0)
+
+
 def test_bad_seed_and_sample_flag(model):
     with pytest.raises(SeedError):
         model.sample("a", length=2, seed=-1)
@@ -229,7 +238,15 @@ def test_all_errors_are_hfmech_errors():
 
 
 # --------------------------------------------------------------------------------------------------- features
-def test_featurize_full_read_equals_stepwise_lstm(model):
+@pytest.fixture
+def one_thread():
+    from hfmech.sentiment.modeling_char_rnn import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+def test_featurize_full_read_equals_stepwise_lstm(model, one_thread):
     texts = ["good", "a much longer sentence than the others, well past forty characters in all", "", "é ☃"]
     feats = model.featurize(texts, read="full", batch_size=3)
     assert set(feats) == {"c1", "h1", "c2", "h2"} and feats["c2"].shape == (4, U)
