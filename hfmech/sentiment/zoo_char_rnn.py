@@ -118,21 +118,22 @@ def build_char_rnn_reddit(out_dir: Path) -> dict:
 def load_char_rnn(model: str | os.PathLike = NAME):
     """A :class:`CharRNNForCausalLM` (eval, float32) from a zoo name, a local folder or a Hub id.
 
-    Loading failures are :class:`~hfmech.errors.ModelLoadError`; a zoo build that cannot run is a ``ZooError``.
+    The folder is verified and loaded like every hfmech model (:func:`hfmech.hub.loading.load_verified_model`: config
+    limits, safetensors headers, a clean load report; Hub ids downloaded without pickles). Failures are
+    :class:`~hfmech.errors.ModelLoadError`; a zoo build that cannot run here is a ``ZooError``.
     """
-    import torch
-
+    from ..hub.loading import load_verified_model, model_folder
     from .modeling_char_rnn import CharRNNForCausalLM
 
-    path = zoo.resolve(model)
-    try:
-        return CharRNNForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
-    except (ModelLoadError, zoo.ZooError):
-        raise
-    except (OSError, ValueError, TypeError) as exc:
+    name = os.fspath(model)
+    folder = model_folder(zoo.resolve(name))
+    loaded = load_verified_model(folder, name=name)
+    if not isinstance(loaded, CharRNNForCausalLM):
         raise ModelLoadError(
-            f"cannot load char-RNN model {os.fspath(model)!r}: {' '.join(str(exc).split())}"
-        ) from exc
+            f"cannot load model {name!r} as a char-RNN: it is a {type(loaded).__name__} "
+            f"(model_type {loaded.config.model_type!r}, expected 'hfmech-char-rnn')"
+        )
+    return loaded.float().eval()
 
 
 # ------------------------------------------------------------------------------------------------ discovery

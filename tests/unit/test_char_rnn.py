@@ -374,3 +374,15 @@ def test_zoo_entry_without_the_package_is_a_zoo_error(monkeypatch):
     )
     with pytest.raises(zoo.ZooError, match="pip install --no-deps textgenrnn"):
         zoo_char_rnn.package_files()
+
+
+def test_loader_refuses_other_models_and_missing_folders(tmp_path):
+    from hfmech.errors import ModelLoadError
+    from hfmech.sentiment.modeling_mlstm import MLSTMConfig, MLSTMForByteLM
+    from hfmech.sentiment.zoo_char_rnn import load_char_rnn
+
+    MLSTMForByteLM(MLSTMConfig(hidden_size=8)).save_pretrained(tmp_path / "mlstm")
+    with pytest.raises(ModelLoadError, match="hfmech-char-rnn"):
+        load_char_rnn(tmp_path / "mlstm")
+    with pytest.raises(ModelLoadError, match="no such folder"):
+        load_char_rnn(tmp_path / "nowhere")
