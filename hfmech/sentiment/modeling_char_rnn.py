@@ -85,6 +85,8 @@ def torch_threads(n: int | None):
     on a busy CPU they cost a lot (measured on a shared 2-core host under load 12: 128 ms a forward with 2 threads,
     6 ms with one).
     """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise CharRNNError(f"num_threads must be a positive integer or None, got {n!r}")
     old = torch.get_num_threads()
     if n is None or n == old:
         yield
@@ -295,10 +297,15 @@ class CharRNNForCausalLM(PreTrainedModel):
         return out
 
     @torch.no_grad()
-    def next_char_probs(self, text: str = "", *, meta: bool = True) -> np.ndarray:
-        """p(next character | the last ``max_length`` of ``[<s>] + text``) as float64 (V,) — Keras' ``predict``."""
+    def next_char_probs(
+        self, text: str = "", *, meta: bool = True, num_threads: int | None = 1
+    ) -> np.ndarray:
+        """p(next character | the last ``max_length`` of ``[<s>] + text``) as float64 (V,) — Keras' ``predict``.
+
+        ``num_threads``: as in :meth:`sample`."""
         text = _check_text(text, "text", MAX_PRIMETEXT_CHARS)
-        logits = self(self.window(self.encode(text, meta=meta))).logits[0]
+        with torch_threads(num_threads):
+            logits = self(self.window(self.encode(text, meta=meta))).logits[0]
         return torch.softmax(logits.double(), dim=-1).cpu().numpy()
 
     # -------------------------------------------------------------------------------------------- sampling
@@ -338,10 +345,6 @@ class CharRNNForCausalLM(PreTrainedModel):
         t = check_temperature(temperature) if sample else None
         rng = np.random.default_rng(check_seed(seed))
         vocab, meta = self.vocab, self.char_to_index[self.config.meta_token]
-        if num_threads is not None and (
-            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-        ):
-            raise CharRNNError(f"num_threads must be a positive integer or None, got {num_threads!r}")
         ids = self.encode(primetext)
         out = []
         with torch_threads(num_threads):

@@ -220,6 +220,8 @@ def test_sampling_threads_are_restored(model):
     assert a[:3] == model.sample("a", length=2, seed=0, num_threads=None)
     with pytest.raises(CharRNNError, match="num_threads"):
         model.sample("a", length=2, num_threads=0)
+    with pytest.raises(CharRNNError, match="num_threads"):
+        model.next_char_probs("a", num_threads=True)
 
 
 def test_bad_seed_and_sample_flag(model):
