@@ -388,3 +388,14 @@ def test_loader_refuses_other_models_and_missing_folders(tmp_path):
         load_char_rnn(tmp_path / "mlstm")
     with pytest.raises(ModelLoadError, match="no such folder"):
         load_char_rnn(tmp_path / "nowhere")
+
+
+def test_a_model_without_vocabulary_refuses_text_and_unknown_characters_are_read_as_padding(model):
+    bare = CharRNNForCausalLM(CharRNNConfig(vocab_size=10, dim_embeddings=4, rnn_size=3, max_length=5))
+    with pytest.raises(CharRNNError, match="vocabulary"):
+        bare.sample("a", length=2)
+    with pytest.raises(CharRNNError, match="vocabulary"):
+        bare.next_char_probs("a")
+    assert model.encode("☃✓", meta=False) == [0, 0]  # textgenrnn's vocab.get(ch, 0)
+    np.testing.assert_array_equal(model.next_char_probs("☃"), model.next_char_probs("✓"))
+    assert model.sample("☃☃☃", length=3, seed=0).startswith("☃☃☃")
