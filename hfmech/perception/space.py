@@ -176,6 +176,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                     y="probability",
                     color="role",
                     y_lim=[0, 1],
+                    x_label_angle=-30,  # six member names side by side overlap when level
                     label="Each classifier's belief in the class",
                     elem_id="pe-chart",
                 )

