@@ -387,22 +387,43 @@ class SentimentNeuron:
 
 @torch.no_grad()
 def continuation_nll(
-    model: nn.Module, tokenizer, prompts: Sequence[str], continuations: Sequence[str], chat: bool = False
+    model: nn.Module,
+    tokenizer,
+    prompts: Sequence[str],
+    continuations: Sequence[str],
+    chat: bool = False,
+    batch_size: int = 20,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per sample: summed negative log-likelihood (nats) of ``continuation`` after ``prompt`` under ``model`` (no
-    hooks: the unclamped model) and its token count. ``(N,), (N,)``; perplexity = ``exp(sum nll / sum count)``."""
-    nll = np.zeros(len(prompts))
-    count = np.zeros(len(prompts), dtype=np.int64)
-    for i, (p, c) in enumerate(zip(prompts, continuations)):
+    hooks: the unclamped model) and its token count. ``(N,), (N,)``; perplexity = ``exp(sum nll / sum count)``.
+    Prompt and continuation are tokenised separately and concatenated; batches are right-padded (causal, so padding
+    changes nothing before it)."""
+    seqs = []
+    for p, c in zip(prompts, continuations):
         p = chat_prompt(tokenizer, p) if chat else p
-        p_ids = tokenizer(p, return_tensors="pt")["input_ids"][0]
-        c_ids = tokenizer(c, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
-        if len(c_ids) == 0:
+        p_ids = tokenizer(p)["input_ids"]
+        c_ids = tokenizer(c, add_special_tokens=False)["input_ids"]
+        seqs.append((p_ids, c_ids))
+    nll = np.zeros(len(seqs))
+    count = np.array([len(c) for _, c in seqs], dtype=np.int64)
+    device = next(model.parameters()).device
+    for start in range(0, len(seqs), batch_size):
+        chunk = [(i, p, c) for i, (p, c) in enumerate(seqs[start : start + batch_size], start) if c]
+        if not chunk:
             continue
-        ids = torch.cat([p_ids, c_ids]).unsqueeze(0)
-        logits = model(input_ids=ids, use_cache=False).logits[0, len(p_ids) - 1 : -1].float()
-        nll[i] = float(torch.nn.functional.cross_entropy(logits, c_ids, reduction="sum"))
-        count[i] = len(c_ids)
+        width = max(len(p) + len(c) for _, p, c in chunk)
+        ids = torch.zeros(len(chunk), width, dtype=torch.long)
+        mask = torch.zeros(len(chunk), width, dtype=torch.long)
+        for row, (_, p, c) in enumerate(chunk):
+            ids[row, : len(p) + len(c)] = torch.tensor(p + c)
+            mask[row, : len(p) + len(c)] = 1
+        logp = torch.log_softmax(
+            model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).logits.float(),
+            -1,
+        )
+        for row, (i, p, c) in enumerate(chunk):
+            pos = torch.arange(len(p) - 1, len(p) + len(c) - 1)
+            nll[i] = -float(logp[row, pos, torch.tensor(c)].sum())
     return nll, count
 
 

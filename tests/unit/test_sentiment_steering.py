@@ -295,3 +295,12 @@ def test_bf16_selection_keeps_float32_values():
     same_rows = (ref.ne(0) == low.ne(0)).all(1)
     assert same_rows.float().mean() > 0.8  # the choice may differ on near-ties only
     torch.testing.assert_close(low[same_rows], ref[same_rows])  # chosen values are exact float32
+
+
+def test_continuation_nll_batched_equals_one_by_one(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    prompts, conts = ["a", "a longer prompt here", "mid"], ["xyz", "q", "a rather longer continuation"]
+    nll_b, count_b = continuation_nll(model, tok, prompts, conts, batch_size=3)
+    nll_1, count_1 = continuation_nll(model, tok, prompts, conts, batch_size=1)
+    assert list(count_b) == list(count_1) == [3, 1, 28]
+    np.testing.assert_allclose(nll_b, nll_1, rtol=1e-4)
