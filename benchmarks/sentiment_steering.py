@@ -178,12 +178,12 @@ def score(args) -> None:
     vocab = {w for w in judge.encoder.tokenizer.get_vocab() if w.isalpha() and w.isascii()}
     neuron = _neuron(args.model)
     prompts = [p for p in PROMPTS for _ in range(PER_PROMPT)]
-    scores_path = work / "scores.json"
-    scores = json.loads(scores_path.read_text()) if scores_path.is_file() else {}
-    for method in ("neuron", "direction", "sae"):
+    for method in args.methods:
         path = work / f"samples-{method}.json"
         if not path.is_file():
             continue
+        scores_path = work / f"scores-{method}.json"
+        scores = json.loads(scores_path.read_text()) if scores_path.is_file() else {}
         for key, entry in json.loads(path.read_text()).items():
             sid = f"{method}:{key}"
             if sid in scores:
@@ -212,6 +212,10 @@ def score(args) -> None:
                 f"{sid}: +{s['fraction_positive']:.2f} ppl {s['perplexity']:.1f} en {s['fraction_english']:.2f}",
                 flush=True,
             )
+    scores = {}
+    for method in ("neuron", "direction", "sae"):
+        if (work / f"scores-{method}.json").is_file():
+            scores.update(json.loads((work / f"scores-{method}.json").read_text()))
     prep_report = json.loads((work / "prep.json").read_text())
     sae_path = REPO / "benchmarks" / "results" / "sentiment_sae.json"
     report = {
@@ -238,6 +242,10 @@ def figure(args) -> None:
     from hfmech.sentiment.steering import SteeringVector
 
     work = Path(args.work)
+    scores = {}
+    for method in ("neuron", "direction", "sae"):
+        if (work / f"scores-{method}.json").is_file():
+            scores.update(json.loads((work / f"scores-{method}.json").read_text()))
     prep_report = json.loads((work / "prep.json").read_text())
     neuron = _neuron(args.model)
     ids, acts = unit_values(neuron.model, neuron.tokenizer, args.review, LAYER, SITE)  # (T,), (T, 1536)
@@ -287,6 +295,7 @@ def main(argv=None) -> None:
     g.add_argument("--method", choices=("neuron", "direction", "sae"), required=True)
     g.add_argument("--values", type=float, nargs="+", required=True)
     s = sub.add_parser("score")
+    s.add_argument("--methods", nargs="+", default=["neuron", "direction", "sae"])
     fg = sub.add_parser("figure")
     fg.add_argument("--feats", required=True)
     fg.add_argument("--sae-work", required=True)
