@@ -1,5 +1,5 @@
 """Zoo entry ``musicvae-mel2bar-folk``: the 2-bar melody VAE trained by ``hfmech.melody.train`` on public-domain folk
-tunes (O'Neill 1850, Ryan 1883, Aird 1782–1803 from the ``music21`` wheel).
+tunes (O'Neill 1850 and 963 of Ryan's 1,059 files of 1883, from the ``music21`` wheel; see its card).
 
 The weights ship inside the package (``hfmech/melody/weights/musicvae-mel2bar-folk``: fp16 ``model.safetensors``
 with the five attribute vectors, ``config.json``, ``training.json`` with the data counts, settings, steps, wall time
