@@ -228,6 +228,63 @@ def score(args) -> None:
     write_report(REPO / "benchmarks" / "results" / "sentiment_steering.json", report)
 
 
+def table(args) -> None:
+    """Markdown tables from ``benchmarks/results/sentiment_steering.json``: reading accuracy and the steering grid."""
+    report = json.loads((REPO / "benchmarks" / "results" / "sentiment_steering.json").read_text())
+    reading = dict(report["prep"]["reading"])
+    if report.get("sae"):
+        reading["sae"] = report["sae"]["feature"]["reading"]
+    steering = report["steering"]
+    base = steering.get("neuron:0")
+    names = {
+        "neuron": f"unit {UNIT} clamped",
+        "direction": "direction (activation addition)",
+        "sae": "SAE feature",
+    }
+    pct = lambda x: f"{100 * x:.1f} %"  # noqa: E731
+    print("| method | SST-2 dev | SST-2 test | IMDB test (600) | CR (1,000) | best + | best − |")
+    print("|---|---|---|---|---|---|---|")
+    for method in ("neuron", "direction", "sae"):
+        if method not in reading:
+            continue
+        r = reading[method]
+        rows = [v for v in steering.values() if v["method"] == method and v["value"] != 0]
+        best_pos = max(
+            (v for v in rows if v["value"] > 0), key=lambda v: v["fraction_positive"], default=None
+        )
+        best_neg = max(
+            (v for v in rows if v["value"] < 0), key=lambda v: v["fraction_negative"], default=None
+        )
+
+        def cell(v, key):
+            if v is None:
+                return "–"
+            return f"{pct(v[key])} at {v['value']:+g} (ppl {v['perplexity']:.1f}, English {pct(v['fraction_english'])})"
+
+        print(
+            f"| {names[method]} | {pct(r['sst2-dev'])} | {pct(r['sst2-test'])} | {pct(r['imdb-test'])} | "
+            f"{pct(r['cr'])} | {cell(best_pos, 'fraction_positive')} | {cell(best_neg, 'fraction_negative')} |"
+        )
+    print()
+    print("| method | setting | judged positive | judged negative | perplexity | English sentences |")
+    print("|---|---|---|---|---|---|")
+    if base:
+        print(
+            f"| none | – | {pct(base['fraction_positive'])} | {pct(base['fraction_negative'])} | "
+            f"{base['perplexity']:.1f} | {pct(base['fraction_english'])} |"
+        )
+    for method in ("neuron", "direction", "sae"):
+        rows = sorted(
+            (v for v in steering.values() if v["method"] == method and v["value"] != 0),
+            key=lambda v: v["value"],
+        )
+        for v in rows:
+            print(
+                f"| {names[method]} | {v['value']:+g} | {pct(v['fraction_positive'])} | {pct(v['fraction_negative'])} | "
+                f"{v['perplexity']:.1f} | {pct(v['fraction_english'])} |"
+            )
+
+
 FIGURE_REVIEW = (
     "The first hour is slow and the dialogue is clumsy, but the last act is wonderful: "
     "a moving, beautifully acted ending that I will not forget."
@@ -296,17 +353,18 @@ def main(argv=None) -> None:
     g.add_argument("--values", type=float, nargs="+", required=True)
     s = sub.add_parser("score")
     s.add_argument("--methods", nargs="+", default=["neuron", "direction", "sae"])
+    tb = sub.add_parser("table")
     fg = sub.add_parser("figure")
     fg.add_argument("--feats", required=True)
     fg.add_argument("--sae-work", required=True)
     fg.add_argument("--review", default=FIGURE_REVIEW)
-    for q in (a, g, s, fg):
+    for q in (a, g, s, fg, tb):
         q.add_argument("--work", required=True)
         q.add_argument("--model", default=str(ZOO))
         q.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    {"prep": prep, "generate": generate, "score": score, "figure": figure}[args.cmd](args)
+    {"prep": prep, "generate": generate, "score": score, "figure": figure, "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":
