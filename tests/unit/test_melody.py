@@ -117,7 +117,7 @@ def test_presets_are_magentas_cat_mel_2bar_small():
         1000.0,
     )
     assert small.batch_size == 512 and small.num_classes == 90 and small.max_seq_len == 32
-    assert set(PRESETS) == {"cat-mel_2bar_small", "cat-mel_2bar_cpu"}
+    assert set(PRESETS) == {"cat-mel_2bar_small", "cat-mel_2bar_cpu", "cat-mel_2bar_tiny"}
 
 
 def test_schedules():
