@@ -28,7 +28,6 @@ from ..ui import (
     download_name,
     event_kwargs,
     examples_kwargs,
-    figure_of,
     how_it_works,
     stop_message,
     stream_run,
@@ -215,7 +214,7 @@ def build_audio_tab(model: str = DEFAULT_MODEL) -> None:
             )
             status = gr.Markdown(elem_id="audio-style-status")
             plot = gr.Plot(label="Loss", elem_id="audio-style-loss")
-            how_it_works(figure_of(__file__), CITATION, HOW_IT_WORKS)
+            how_it_works(Path(__file__).with_name("figure_audio.png"), CITATION, HOW_IT_WORKS)
 
     # a named function, not a lambda: its parameter names are the API's (``Client.predict(steps=...)``)
     def audio_style(

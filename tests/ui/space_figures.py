@@ -45,6 +45,16 @@ FIGURES: dict[str, tuple[list[tuple[str, str]], tuple[int, int, str] | None, str
         (2, 0, "L-BFGS on the pixels minimises content + style loss"),
         "Neural style transfer — Gatys, Ecker & Bethge 2016",
     ),
+    "style/audio": (  # the style Space's audio tab: hfmech/style/figure_audio.png
+        [
+            ("spectrogram\n(starts as faint\nnoise)", "input"),
+            ("one 1-D convolution,\nrandom filters\n(untrained)", "net"),
+            ("content: activations\nstyle: Gram matrix\nvs content & style", "objective"),
+            ("sound\n(Griffin-Lim from\nthe magnitudes)", "output"),
+        ],
+        (2, 0, "L-BFGS on the spectrogram minimises content + style loss"),
+        "Audio style transfer — Ulyanov & Lebedev 2016",
+    ),
     "perception": (
         [
             ("strokes & inks\n(parameters)", "input"),
@@ -177,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(FIGURES))
     args = parser.parse_args(argv)
     for package in args.only or sorted(FIGURES):
-        path = draw(package, REPO_ROOT / "hfmech" / package / "figure.png")
+        folder, _, variant = package.partition("/")
+        name = f"figure_{variant}.png" if variant else "figure.png"
+        path = draw(package, REPO_ROOT / "hfmech" / folder / name)
         print(f"{path.relative_to(REPO_ROOT)}: {path.stat().st_size / 1024:.0f} KB")
     return 0
 

@@ -73,6 +73,13 @@ def test_every_mechanism_has_its_figure(package):
     assert calls, f"hfmech/{package}/space.py does not call how_it_works"
 
 
+def test_the_audio_tab_has_its_own_figure():
+    figure = REPO_ROOT / "hfmech" / "style" / "figure_audio.png"
+    assert "style/audio" in FIGURES
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size < 150_000
+    assert 'with_name("figure_audio.png")' in (REPO_ROOT / "hfmech" / "style" / "space_audio.py").read_text()
+
+
 def test_how_it_works_renders_citation_text_and_figure(tmp_path):
     figure = REPO_ROOT / "hfmech" / "dream" / "figure.png"
     with gr.Blocks() as demo:
@@ -103,4 +110,5 @@ def test_wheel_ships_the_figures():
         pytest.skip("no wheel in dist/ (make wheel)")
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = [p for p in PACKAGES if f"hfmech/{p}/figure.png" not in names]
+    missing += [] if "hfmech/style/figure_audio.png" in names else ["style (audio)"]
     assert not missing, f"the wheel lacks the figures of {missing} (rebuild it: make wheel)"
