@@ -286,8 +286,8 @@ def table(args) -> None:
 
 
 FIGURE_REVIEW = (
-    "The first hour is slow and the dialogue is clumsy, but the last act is wonderful: "
-    "a moving, beautifully acted ending that I will not forget."
+    "A dull, boring mess: the plot is stupid and the acting is awful. "
+    "Then the last act surprised me, and it is a moving, wonderful ending."
 )
 
 
