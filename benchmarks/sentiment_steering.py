@@ -242,13 +242,21 @@ def table(args) -> None:
         "sae": "SAE feature",
     }
     pct = lambda x: f"{100 * x:.1f} %"  # noqa: E731
-    print("| method | SST-2 dev | SST-2 test | IMDB test (600) | CR (1,000) | best + | best − |")
+    print(
+        "| method | SST-2 dev | SST-2 test | IMDB test (600) | CR (1,000) | best judged positive | "
+        "best judged negative |"
+    )
     print("|---|---|---|---|---|---|---|")
     for method in ("neuron", "direction", "sae"):
         if method not in reading:
             continue
         r = reading[method]
-        rows = [v for v in steering.values() if v["method"] == method and v["value"] != 0]
+        # a setting counts only while at least 80 % of its samples are English sentences (no wins by garbage)
+        rows = [
+            v
+            for v in steering.values()
+            if v["method"] == method and v["value"] != 0 and v["fraction_english"] >= 0.8
+        ]
         best_pos = max(
             (v for v in rows if v["value"] > 0), key=lambda v: v["fraction_positive"], default=None
         )
