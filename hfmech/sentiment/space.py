@@ -149,6 +149,34 @@ def generate_review(prompt, sentiment=1.0, max_bytes=200, seed=0, model=DEFAULT_
     return prompt + out["text"]
 
 
+def steer_review(prompt, strength=8.0, max_bytes=200, seed=0, model=DEFAULT_MODEL):
+    """One request: the prompt continued with the model's sentiment direction added at every position
+    (activation addition; ``strength`` > 0 writes positive, < 0 negative); causal LMs that ship a direction only."""
+    prompt = "" if prompt is None else str(prompt)
+    if len(prompt) > MAX_CHARS:
+        raise gr.Error(f"The prompt is {len(prompt):,} characters; this Space reads at most {MAX_CHARS:,}.")
+    try:
+        pipe = load_pipeline("sentiment-neuron", model)
+        out = pipe.generate(
+            prompt, steer="direction", strength=float(strength), max_bytes=int(max_bytes), seed=int(seed)
+        )
+    except USER_ERRORS as e:
+        raise gr.Error(str(e)) from e
+    except (TypeError, ValueError) as e:
+        raise gr.Error(f"invalid setting: {e}") from e
+    return prompt + out["text"]
+
+
+def _has_direction(pipe) -> bool:
+    if getattr(pipe, "family", None) != "causal-lm":
+        return False
+    try:
+        pipe.direction()
+    except USER_ERRORS:
+        return False
+    return True
+
+
 CITATION = (
     'Radford, Jozefowicz & Sutskever 2017, "Learning to Generate Reviews and Discovering Sentiment", '
     "arXiv:1704.01444."
@@ -207,6 +235,19 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                 seed = gr.Number(value=0, precision=0, label="Seed")
                 gen = gr.Button("Generate", variant="primary", elem_id="sentiment-generate")
             generated = gr.Textbox(label="Generated text", lines=6, elem_id="sentiment-generated")
+        steer_visible = _has_direction(pipe)
+        with gr.Row(visible=steer_visible):
+            with gr.Column():
+                strength = gr.Slider(
+                    -24,
+                    24,
+                    value=8,
+                    step=1,
+                    label="Or add the sentiment direction (strength; + positive, − negative)",
+                    elem_id="sentiment-strength",
+                )
+                steer = gr.Button("Generate with the direction", elem_id="sentiment-steer")
+            steered = gr.Textbox(label="Generated with the direction", lines=6, elem_id="sentiment-steered")
 
         # named functions, not lambdas: their parameter names are the API's (``Client.predict(text=...)``)
         def read(text):
@@ -215,7 +256,17 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
         def write(prompt, sentiment, max_bytes, seed):
             return generate_review(prompt, sentiment, max_bytes, seed, model=model)
 
+        def write_steered(prompt, strength, max_bytes, seed):
+            return steer_review(prompt, strength, max_bytes, seed, model=model)
+
         run.click(read, inputs=[review], outputs=[label, value, note, heatmap], api_name="read")
+        if steer_visible:
+            steer.click(
+                write_steered,
+                inputs=[prompt, strength, max_bytes, seed],
+                outputs=[steered],
+                api_name="steer",
+            )
         gen.click(
             write, inputs=[prompt, sentiment, max_bytes, seed], outputs=[generated], api_name="generate"
         )

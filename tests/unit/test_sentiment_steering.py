@@ -304,3 +304,22 @@ def test_continuation_nll_batched_equals_one_by_one(tiny):
     nll_1, count_1 = continuation_nll(model, tok, prompts, conts, batch_size=1)
     assert list(count_b) == list(count_1) == [3, 1, 28]
     np.testing.assert_allclose(nll_b, nll_1, rtol=1e-4)
+
+
+def test_space_steers_with_the_direction(pipe_folder):
+    gr = pytest.importorskip("gradio")
+    from transformers import pipeline
+
+    from hfmech.sentiment.space import _has_direction, build_demo, steer_review
+
+    d = torch.zeros(WIDTH)
+    d[2] = 1.0
+    SteeringVector(d, LAYER, "mlp").save(pipe_folder / "sentiment_direction.safetensors")
+    pipe = pipeline("sentiment-neuron", model=str(pipe_folder))
+    assert _has_direction(pipe)
+    expected = pipe.generate("hi", steer="direction", strength=40.0, max_bytes=40, seed=3)["text"]
+    assert steer_review("hi", 40.0, 40, 3, model=str(pipe_folder)) == "hi" + expected
+    with pytest.raises(gr.Error, match="finite"):
+        steer_review("hi", float("nan"), 40, 3, model=str(pipe_folder))
+    demo = build_demo(model=str(pipe_folder))
+    assert "steer" in {getattr(fn, "api_name", None) for fn in demo.fns.values()}
