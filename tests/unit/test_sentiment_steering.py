@@ -323,3 +323,16 @@ def test_space_steers_with_the_direction(pipe_folder):
         steer_review("hi", float("nan"), 40, 3, model=str(pipe_folder))
     demo = build_demo(model=str(pipe_folder))
     assert "steer" in {getattr(fn, "api_name", None) for fn in demo.fns.values()}
+
+
+def test_cli_generate_steers_with_the_direction(pipe_folder, capsys):
+    from hfmech import cli
+
+    d = torch.zeros(WIDTH)
+    d[2] = 1.0
+    SteeringVector(d, LAYER, "mlp").save(pipe_folder / "sentiment_direction.safetensors")
+    args = ["sentiment-generate", "The food", "--model", str(pipe_folder), "--max-new-tokens", "6"]
+    assert cli.main([*args, "--steer", "direction", "--strength", "30"]) == 0
+    assert capsys.readouterr().out.startswith("The food")
+    assert cli.main([*args, "--steer", "direction", "--strength", "inf"]) == 2
+    assert "finite" in capsys.readouterr().err
