@@ -156,6 +156,26 @@ def generate(args) -> None:
 # ----------------------------------------------------------------------------------------------- score
 
 _WORD = re.compile(r"[A-Za-z]+")
+TOPIC_WORDS = [
+    ("movie", "film", "cinema"),
+    ("restaurant", "food", "dish", "meal", "menu", "dinner", "lunch", "chef"),
+    ("hotel", "room", "stay", "stayed"),
+    ("book", "novel", "author", "read"),
+    ("phone", "smartphone", "battery", "screen"),
+    ("headphone", "headphones", "sound", "ear", "audio"),
+    ("coffee", "cafe", "latte", "espresso", "shop"),
+    ("game", "gameplay", "play", "player"),
+    ("concert", "band", "music", "show", "performance", "stage"),
+    ("laptop", "computer", "keyboard", "screen", "battery"),
+]
+"""Per prompt of :data:`PROMPTS`: words, one of which an on-topic sample mentions."""
+
+
+def on_topic(text: str, prompt_index: int) -> bool:
+    """The sample names its request's subject (a word of :data:`TOPIC_WORDS`, case-insensitive): a cheap check
+    that steering kept the text a review of what was asked, not a drift to another topic."""
+    words = {w.lower() for w in _WORD.findall(text)}
+    return any(w in words for w in TOPIC_WORDS[prompt_index])
 
 
 def english_sentence(text: str, vocab: set[str]) -> bool:
@@ -216,6 +236,11 @@ def score(args) -> None:
     for method in ("neuron", "direction", "sae"):
         if (work / f"scores-{method}.json").is_file():
             scores.update(json.loads((work / f"scores-{method}.json").read_text()))
+        if (work / f"samples-{method}.json").is_file():
+            for key, entry in json.loads((work / f"samples-{method}.json").read_text()).items():
+                if f"{method}:{key}" in scores:
+                    flags = [on_topic(t, i // PER_PROMPT) for i, t in enumerate(entry["texts"])]
+                    scores[f"{method}:{key}"]["fraction_on_topic"] = float(np.mean(flags))
     prep_report = json.loads((work / "prep.json").read_text())
     sae_path = REPO / "benchmarks" / "results" / "sentiment_sae.json"
     report = {
@@ -251,11 +276,14 @@ def table(args) -> None:
         if method not in reading:
             continue
         r = reading[method]
-        # a setting counts only while at least 80 % of its samples are English sentences (no wins by garbage)
+        # a setting counts only while >= 80 % of its samples are English sentences and >= 50 % stay on topic
         rows = [
             v
             for v in steering.values()
-            if v["method"] == method and v["value"] != 0 and v["fraction_english"] >= 0.8
+            if v["method"] == method
+            and v["value"] != 0
+            and v["fraction_english"] >= 0.8
+            and v["fraction_on_topic"] >= 0.5
         ]
         best_pos = max(
             (v for v in rows if v["value"] > 0), key=lambda v: v["fraction_positive"], default=None
@@ -267,19 +295,24 @@ def table(args) -> None:
         def cell(v, key):
             if v is None:
                 return "–"
-            return f"{pct(v[key])} at {v['value']:+g} (ppl {v['perplexity']:.1f}, English {pct(v['fraction_english'])})"
+            return (
+                f"{pct(v[key])} at {v['value']:+g} (ppl {v['perplexity']:.1f}, English "
+                f"{pct(v['fraction_english'])}, on topic {pct(v['fraction_on_topic'])})"
+            )
 
         print(
             f"| {names[method]} | {pct(r['sst2-dev'])} | {pct(r['sst2-test'])} | {pct(r['imdb-test'])} | "
             f"{pct(r['cr'])} | {cell(best_pos, 'fraction_positive')} | {cell(best_neg, 'fraction_negative')} |"
         )
     print()
-    print("| method | setting | judged positive | judged negative | perplexity | English sentences |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| method | setting | judged positive | judged negative | perplexity | English sentences | on topic |"
+    )
+    print("|---|---|---|---|---|---|---|")
     if base:
         print(
             f"| none | – | {pct(base['fraction_positive'])} | {pct(base['fraction_negative'])} | "
-            f"{base['perplexity']:.1f} | {pct(base['fraction_english'])} |"
+            f"{base['perplexity']:.1f} | {pct(base['fraction_english'])} | {pct(base['fraction_on_topic'])} |"
         )
     for method in ("neuron", "direction", "sae"):
         rows = sorted(
@@ -289,7 +322,7 @@ def table(args) -> None:
         for v in rows:
             print(
                 f"| {names[method]} | {v['value']:+g} | {pct(v['fraction_positive'])} | {pct(v['fraction_negative'])} | "
-                f"{v['perplexity']:.1f} | {pct(v['fraction_english'])} |"
+                f"{v['perplexity']:.1f} | {pct(v['fraction_english'])} | {pct(v['fraction_on_topic'])} |"
             )
 
 
@@ -311,6 +344,11 @@ def figure(args) -> None:
     for method in ("neuron", "direction", "sae"):
         if (work / f"scores-{method}.json").is_file():
             scores.update(json.loads((work / f"scores-{method}.json").read_text()))
+        if (work / f"samples-{method}.json").is_file():
+            for key, entry in json.loads((work / f"samples-{method}.json").read_text()).items():
+                if f"{method}:{key}" in scores:
+                    flags = [on_topic(t, i // PER_PROMPT) for i, t in enumerate(entry["texts"])]
+                    scores[f"{method}:{key}"]["fraction_on_topic"] = float(np.mean(flags))
     prep_report = json.loads((work / "prep.json").read_text())
     neuron = _neuron(args.model)
     ids, acts = unit_values(neuron.model, neuron.tokenizer, args.review, LAYER, SITE)  # (T,), (T, 1536)
