@@ -285,12 +285,9 @@ def table(args) -> None:
             and v["fraction_english"] >= 0.8
             and v["fraction_on_topic"] >= 0.5
         ]
-        best_pos = max(
-            (v for v in rows if v["value"] > 0), key=lambda v: v["fraction_positive"], default=None
-        )
-        best_neg = max(
-            (v for v in rows if v["value"] < 0), key=lambda v: v["fraction_negative"], default=None
-        )
+        # either sign: a setting's effect need not follow the side its reading suggests (the unit's does not)
+        best_pos = max(rows, key=lambda v: v["fraction_positive"], default=None)
+        best_neg = max(rows, key=lambda v: v["fraction_negative"], default=None)
 
         def cell(v, key):
             if v is None:
