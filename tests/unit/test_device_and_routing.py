@@ -48,7 +48,10 @@ def _drawing() -> np.ndarray:
 REQUESTS = {
     "deep-dream": (_image(0), {"octaves": 1, "steps": 1, "seed": 0}),
     "style-transfer": (_image(0), {"style": _image(1), "steps": 1, "size": 32, "seed": 0, "progress": False}),
-    "audio-style-transfer": (_tone(220), {"style": _tone(330), "steps": 1, "griffin_lim_iters": 2, "seed": 0}),
+    "audio-style-transfer": (
+        _tone(220),
+        {"style": _tone(330), "steps": 1, "griffin_lim_iters": 2, "seed": 0},
+    ),
     "word-analogy": ("man:king::woman:?", {}),
     "perception-engine": ("hammerhead", {**PERCEPTION_FAST, "steps": 1, "init_candidates": 1, "seed": 0}),
     "sentiment-neuron": ("A fine film.", {}),
@@ -74,7 +77,12 @@ def test_every_pipeline_honours_device(task, device):
 
 
 # ---------------------------------------------------------------------------------------------- settings, spelled once
-SETTINGS_PIPELINES = [DeepDreamPipeline, StyleTransferPipeline, AudioStyleTransferPipeline, PerceptionEnginePipeline]
+SETTINGS_PIPELINES = [
+    DeepDreamPipeline,
+    StyleTransferPipeline,
+    AudioStyleTransferPipeline,
+    PerceptionEnginePipeline,
+]
 
 
 def test_the_pipelines_with_settings_are_all_here():
@@ -98,7 +106,9 @@ def test_no_setting_is_a_named_parameter_of_the_call(cls):
     assert not named & set(cls.settings_class.call_names()), named & set(cls.settings_class.call_names())
 
 
-@pytest.mark.parametrize("task", ["deep-dream", "style-transfer", "audio-style-transfer", "perception-engine"])
+@pytest.mark.parametrize(
+    "task", ["deep-dream", "style-transfer", "audio-style-transfer", "perception-engine"]
+)
 def test_an_unknown_keyword_is_a_typed_error_naming_it(task):
     pipe = pipeline(task, model=KINDS[task]())
     inputs, kwargs = REQUESTS[task]
@@ -129,7 +139,9 @@ def test_settings_given_when_the_pipeline_is_made_are_its_defaults():
 
 
 def test_perception_shorthands_fill_the_drawing():
-    settings = PerceptionEngineSettings().updated(strokes=8, blobs=2, palette=3, drawing={"points_per_stroke": 3})
+    settings = PerceptionEngineSettings().updated(
+        strokes=8, blobs=2, palette=3, drawing={"points_per_stroke": 3}
+    )
     assert settings.drawing == {
         "num_strokes": 8,
         "num_blobs": 2,
