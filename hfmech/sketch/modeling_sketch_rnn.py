@@ -64,7 +64,7 @@ MAGENTA_DEFAULTS = dict(
     conditional=True,
 )
 
-#: Named presets: ``magenta`` (the paper's model) and ``cpu-small`` (what fits an hour of a shared 2-core CPU).
+#: Named presets: ``magenta`` (the paper's model) and ``cpu-small`` (what trains in hours on a shared 2-core CPU).
 PRESETS: dict[str, dict] = {
     "magenta": {},
     "cpu-small": dict(enc_rnn_size=128, dec_rnn_size=256, num_mixture=10, z_size=64, dec_model="layer_norm"),
