@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
+
+from ..hub.hardware import torch_threads
 
 METHODS = ("3cosadd", "3cosmul", "pairdirection")
 COSMUL_EPSILON = 1e-3
@@ -47,24 +48,6 @@ class SearchResult:
     scores: torch.Tensor
     gold_rank: torch.Tensor | None = None
     info: dict = field(default_factory=dict)
-
-
-@contextmanager
-def torch_threads(n: int | None):
-    """Run the block with ``torch.set_num_threads(n)`` (restored after); ``None`` leaves the setting alone.
-
-    Loops of many small tensor operations run faster on one thread here: with two cores, an OpenMP parallel region
-    waits for the second thread, and when another process keeps that core busy each small op costs milliseconds.
-    """
-    old = torch.get_num_threads()
-    if n is None or n == old:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def parallel(fn, items: list, workers: int | None = None) -> list:

@@ -226,6 +226,27 @@ def unit_values(
 
 
 @contextlib.contextmanager
+def edit_site(s: Site, edit):
+    """Within the block, every forward pass replaces the activation at site ``s`` (``(B, T, U)``) by
+    ``edit(activation)``: a pre-hook for an input site, a forward hook for an output site (the first element of a
+    tuple output). The hook is removed on exit, also when the block raises, so the model is left unchanged."""
+    if s.side == "input":
+        handle = s.module.register_forward_pre_hook(lambda _m, args: (edit(args[0]), *args[1:]))
+    else:
+
+        def hook(_module, _args, output):
+            if isinstance(output, tuple):
+                return (edit(output[0]), *output[1:])
+            return edit(output)
+
+        handle = s.module.register_forward_hook(hook)
+    try:
+        yield s
+    finally:
+        handle.remove()
+
+
+@contextlib.contextmanager
 def clamp_units(model: nn.Module, clamp: dict[int, float], layer: int | str, site: str = "mlp"):
     """Within the ``with`` block, every forward pass holds ``unit -> value`` of ``site`` at ``layer`` fixed, at every
     position (prompt and generated tokens). Works with ``model.generate()`` and the KV cache, since every step's new
@@ -244,24 +265,8 @@ def clamp_units(model: nn.Module, clamp: dict[int, float], layer: int | str, sit
         t[..., units] = torch.tensor([float(clamp[u]) for u in units], dtype=t.dtype, device=t.device)
         return t
 
-    if s.side == "input":
-
-        def hook(_module, args):
-            return (apply(args[0]), *args[1:])
-
-        handle = s.module.register_forward_pre_hook(hook)
-    else:
-
-        def hook(_module, _args, output):
-            if isinstance(output, tuple):
-                return (apply(output[0]), *output[1:])
-            return apply(output)
-
-        handle = s.module.register_forward_hook(hook)
-    try:
+    with edit_site(s, apply):
         yield s
-    finally:
-        handle.remove()
 
 
 def _validate_clamp(clamp) -> dict[int, float]:

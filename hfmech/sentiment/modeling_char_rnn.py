@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +46,7 @@ from transformers.utils import ModelOutput
 
 from ..errors import HfmechError, check_seed
 from ..hub import register_model
+from ..hub.hardware import torch_threads as hub_torch_threads
 
 __all__ = [
     "ATTENTION_EPSILON",
@@ -77,25 +77,12 @@ SITES = ("c", "h")
 READS = ("full", "window")
 
 
-@contextmanager
 def torch_threads(n: int | None):
-    """Run the block with ``torch.set_num_threads(n)`` (restored after); ``None`` leaves the setting alone.
-
-    Sampling is a loop of batch-1 windows through two 128-unit LSTMs: more intra-op threads only add OpenMP waits, and
-    on a busy CPU they cost a lot (measured on a shared 2-core host under load 12: 128 ms a forward with 2 threads,
-    6 ms with one).
-    """
+    """:func:`hfmech.hub.hardware.torch_threads` with a bad ``n`` as :class:`CharRNNError`. Sampling is a loop of
+    batch-1 windows through two 128-unit LSTMs, so one thread is the default."""
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise CharRNNError(f"num_threads must be a positive integer or None, got {n!r}")
-    old = torch.get_num_threads()
-    if n is None or n == old:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    return hub_torch_threads(n)
 
 
 class CharRNNError(HfmechError, ValueError):

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ..errors import HfmechError
-from .lm_neuron import LMNeuronError, chat_prompt, clamp_units, resolve_site
+from .lm_neuron import LMNeuronError, chat_prompt, clamp_units, edit_site, resolve_site
 
 MAX_NEW_TOKENS = 512
 """Longest generation :meth:`SentimentNeuron.generate` accepts (the pipeline's own limit is separate)."""
@@ -105,20 +105,8 @@ def add_vector(model: nn.Module, vector, strength: float, layer: int | str, site
             delta[key] = (strength * v).to(dtype=t.dtype, device=t.device)
         return t + delta[key]
 
-    if s.side == "input":
-        handle = s.module.register_forward_pre_hook(lambda _m, args: (shifted(args[0]), *args[1:]))
-    else:
-
-        def hook(_module, _args, output):
-            if isinstance(output, tuple):
-                return (shifted(output[0]), *output[1:])
-            return shifted(output)
-
-        handle = s.module.register_forward_hook(hook)
-    try:
+    with edit_site(s, shifted):
         yield s
-    finally:
-        handle.remove()
 
 
 # ------------------------------------------------------------------------------------------ the direction
