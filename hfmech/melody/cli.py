@@ -11,8 +11,10 @@ import argparse
 import numpy as np
 
 from ..hub.cli import check_input_path, check_output_path, load_pipeline_for_cli
+from ..latent import INTERPOLATION_METHODS
 from . import MECHANISM
 from .data import NO_EVENT, NOTE_OFF, STEPS_PER_BAR
+from .modeling_music_vae import ATTRIBUTES
 
 MIDI_SUFFIXES = (".mid", ".midi")
 WAV_SUFFIXES = (".wav",)
@@ -124,7 +126,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument(
         "--steps", type=int, default=8, help="melodies on the path, ends included (default: %(default)s)"
     )
-    i.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    i.add_argument("--method", choices=INTERPOLATION_METHODS, default="slerp")
     _common(i)
     i.set_defaults(func=melody_interpolate)
 
@@ -133,7 +135,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a.add_argument(
         "--attribute",
         default="note_density",
-        choices=("note_density", "average_interval", "syncopation_16th", "syncopation_8th", "c_diatonic"),
+        choices=ATTRIBUTES,
     )
     a.add_argument(
         "--strength", type=float, action="append", help="α of z + α·v (repeatable; default -2 -1 0 1 2)"

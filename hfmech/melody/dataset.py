@@ -30,8 +30,8 @@ from .data import (
     extract_windows,
     notes_to_events,
 )
+from .modeling_music_vae import ATTRIBUTES
 
-ATTRIBUTES = ("note_density", "average_interval", "syncopation_16th", "syncopation_8th", "c_diatonic")
 C_MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
 
 
