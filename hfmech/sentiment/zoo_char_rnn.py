@@ -85,13 +85,23 @@ def _pct(x) -> str:
     return "not measured" if x is None else f"{100 * float(x):.1f} %"
 
 
+def _source_fingerprint() -> str:
+    """What a build depends on: the discovery result and the package's two files (a different textgenrnn, or another
+    file in its place, rebuilds the folder)."""
+    try:
+        files = zoo.files_fingerprint(*package_files())
+    except zoo.ZooError:
+        files = "textgenrnn not installed"
+    return json.dumps({"discovery": SENTIMENT_DISCOVERY, "files": files}, sort_keys=True)
+
+
 @zoo.register(
     NAME,
     card=f"{NAME}.md",
     task="text-generation",
     description="textgenrnn's pretrained character LSTM (Reddit titles; char-RNN lineage), plain torch",
     requires=["textgenrnn", "h5py"],
-    source=lambda: json.dumps(SENTIMENT_DISCOVERY, sort_keys=True),
+    source=_source_fingerprint,
 )
 def build_char_rnn_reddit(out_dir: Path) -> dict:
     model = convert_package_model()

@@ -18,7 +18,7 @@ from tiny_models import tiny_effnet
 def test_ctrl_c_mid_dream_leaves_nothing(tmp_path):
     model = tmp_path / "model"
     tiny_effnet().save_pretrained(model)
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)).save(
         tmp_path / "in.png"
     )
     out_dir = tmp_path / "out"
@@ -32,7 +32,8 @@ def test_ctrl_c_mid_dream_leaves_nothing(tmp_path):
         "-o",
         str(out_dir / "dream.png"),
     ]
-    argv += ["--model", str(model), "--octaves", "1", "--steps", "1000", "--seed", "0"]
+    # long enough (4 octaves x 1,000 steps at up to 256 px) that it cannot finish before the signal on a fast machine
+    argv += ["--model", str(model), "--octaves", "4", "--steps", "1000", "--seed", "0"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     stderr: list[str] = []
@@ -49,7 +50,7 @@ def test_ctrl_c_mid_dream_leaves_nothing(tmp_path):
     if not started.wait(timeout=240):
         process.kill()
         pytest.fail("the dream did not start: " + "".join(stderr)[-2000:])
-    time.sleep(0.5)
+    time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 130
     reader.join(timeout=10)

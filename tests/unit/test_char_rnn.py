@@ -350,9 +350,15 @@ def test_zoo_entry_builds_a_verified_folder_with_its_card(tmp_path, monkeypatch,
     from hfmech.hub.weights import verify_folder
     from hfmech.sentiment import zoo_char_rnn
 
+    monkeypatch.setenv(
+        "HFMECH_CACHE", str(tmp_path / "cache")
+    )  # never the shared cache: these weights are random
     monkeypatch.setattr(zoo_char_rnn, "package_files", lambda: files)
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.0.0")
     folder = zoo.build("char-rnn-reddit", force=True)
+    assert zoo_char_rnn._source_fingerprint() != json.dumps(
+        {"discovery": zoo_char_rnn.SENTIMENT_DISCOVERY, "files": "textgenrnn not installed"}, sort_keys=True
+    )
     verify_folder(folder)
     card = (folder / "README.md").read_text(encoding="utf-8")
     assert "{{" not in card and "license: mit" in card and "unit 27" in card
