@@ -35,7 +35,16 @@ def test_ctrl_c_mid_dream_leaves_nothing(tmp_path):
     # long enough (4 octaves x 1,000 steps at up to 256 px) that it cannot finish before the signal on a fast machine
     argv += ["--model", str(model), "--octaves", "4", "--steps", "1000", "--seed", "0"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    # SIGINT as a terminal delivers it: a shell running the suite in the background (nohup, `&`) leaves SIGINT
+    # ignored, the child would inherit that and Python would never raise KeyboardInterrupt
+    process = subprocess.Popen(
+        argv,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     stderr: list[str] = []
     started = threading.Event()
 
