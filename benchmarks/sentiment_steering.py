@@ -232,15 +232,7 @@ def score(args) -> None:
                 f"{sid}: +{s['fraction_positive']:.2f} ppl {s['perplexity']:.1f} en {s['fraction_english']:.2f}",
                 flush=True,
             )
-    scores = {}
-    for method in ("neuron", "direction", "sae"):
-        if (work / f"scores-{method}.json").is_file():
-            scores.update(json.loads((work / f"scores-{method}.json").read_text()))
-        if (work / f"samples-{method}.json").is_file():
-            for key, entry in json.loads((work / f"samples-{method}.json").read_text()).items():
-                if f"{method}:{key}" in scores:
-                    flags = [on_topic(t, i // PER_PROMPT) for i, t in enumerate(entry["texts"])]
-                    scores[f"{method}:{key}"]["fraction_on_topic"] = float(np.mean(flags))
+    scores = load_scores(work)
     prep_report = json.loads((work / "prep.json").read_text())
     sae_path = REPO / "benchmarks" / "results" / "sentiment_sae.json"
     report = {
@@ -329,14 +321,8 @@ FIGURE_REVIEW = (
 )
 
 
-def figure(args) -> None:
-    """Per-token readings of the unit, the direction and the SAE feature over one review (one PNG)."""
-    from hfmech.sentiment.figures import trace_comparison_png
-    from hfmech.sentiment.lm_neuron import unit_values
-    from hfmech.sentiment.sae import TopKSAE
-    from hfmech.sentiment.steering import SteeringVector
-
-    work = Path(args.work)
+def load_scores(work: Path) -> dict:
+    """Every method's scores from ``work``, each setting with its on-topic fraction (from its samples)."""
     scores = {}
     for method in ("neuron", "direction", "sae"):
         if (work / f"scores-{method}.json").is_file():
@@ -346,6 +332,17 @@ def figure(args) -> None:
                 if f"{method}:{key}" in scores:
                     flags = [on_topic(t, i // PER_PROMPT) for i, t in enumerate(entry["texts"])]
                     scores[f"{method}:{key}"]["fraction_on_topic"] = float(np.mean(flags))
+    return scores
+
+
+def figure(args) -> None:
+    """Per-token readings of the unit, the direction and the SAE feature over one review (one PNG)."""
+    from hfmech.sentiment.figures import trace_comparison_png
+    from hfmech.sentiment.lm_neuron import unit_values
+    from hfmech.sentiment.sae import TopKSAE
+    from hfmech.sentiment.steering import SteeringVector
+
+    work = Path(args.work)
     prep_report = json.loads((work / "prep.json").read_text())
     neuron = _neuron(args.model)
     ids, acts = unit_values(neuron.model, neuron.tokenizer, args.review, LAYER, SITE)  # (T,), (T, 1536)

@@ -4,23 +4,11 @@ pooling ignores padding, the forward stops early, clamping holds the unit and ch
 import numpy as np
 import pytest
 import torch
+from tiny_models import byte_tokenizer
 
 from hfmech.sentiment import lm_neuron
 from hfmech.sentiment.lm_neuron import LMNeuronError
 from hfmech.vision.features import UnknownLayerError
-
-
-def byte_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
-    vocab["<eos>"] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<eos>")
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ bad input is a typed error."""
 import numpy as np
 import pytest
 import torch
+from tiny_models import byte_tokenizer
 
 from hfmech.errors import HfmechError
 from hfmech.sentiment.sae import SAEError, TopKSAE, best_reading_feature, fvu, train_sae
@@ -20,19 +21,6 @@ from hfmech.sentiment.steering import (
 )
 
 LAYER, UNIT, WIDTH = 1, 5, 24
-
-
-def byte_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
-    vocab["<eos>"] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<eos>")
 
 
 @pytest.fixture(scope="module")
