@@ -2,7 +2,8 @@
 interpolation, and attribute vectors (Spearman ρ of the decoded attribute over the strength α).
 
 - **Interpolation**: ``--pairs`` random test pairs; ``--steps`` codes on the slerp path between their ``μ``s,
-  decoded (temperature 0.1, one seed for the whole batch; and greedily). A step is *monotone* when the distance to
+  decoded (temperature 0.1, every step with the same random numbers — the pipeline's
+  ``interpolate``; and greedily). A step is *monotone* when the distance to
   the first decode does not fall and the distance to the last does not rise; we report the fraction of monotone
   steps for two distances, and the same for the naive path (absolute points of both drawings resampled to one
   length and linearly interpolated, pen states from the nearer end), which is smooth by construction and so checks
@@ -23,8 +24,8 @@ interpolation, and attribute vectors (Spearman ρ of the decoded attribute over 
 - **Attributes**: strokes (pen lifts), aspect (log width/height), ink (pen-down path length). For each, the vector
   is mean ``μ`` of the training drawings in the top quartile minus the bottom quartile (``hfmech.latent``; every
   training drawing by default, ``--train-encode N`` for a random subset); for
-  ``--sketches`` test drawings, ``z + α v`` for α ∈ {−2, −1.5, …, 2} is decoded (temperature 0.1, same seed for
-  every α) and Spearman's ρ between α and the decoded attribute is computed; we report the median over drawings and
+  ``--sketches`` test drawings, ``z + α v`` for α ∈ {−2, −1.5, …, 2} is decoded (temperature 0.1, the same random
+  numbers for every α — the pipeline's ``attribute``) and Spearman's ρ between α and the decoded attribute is computed; we report the median over drawings and
   the fraction with ρ ≥ 0.9.
 - **Analogies** ``a : b :: c : ?`` where ``b`` is a known edit of ``a`` — stretched ×1.6 horizontally, or with an
   underline stroke added — and ``c`` another test drawing: success when the edited attribute (aspect, stroke count)
@@ -224,7 +225,7 @@ def main(argv=None) -> int:
 
     latent_paths = []
     zs = torch.cat([interpolation_path(za[k], zb[k], a.steps) for k in range(a.pairs)])
-    decoded = pipe.decode(zs, **dec)
+    decoded = pipe.decode(zs, shared_noise=True, **dec)
     for k in range(a.pairs):
         latent_paths.append([d.strokes for d in decoded[k * a.steps : (k + 1) * a.steps]])
     greedy = pipe.decode(zs, greedy=True)
@@ -270,7 +271,7 @@ def main(argv=None) -> int:
             high, low = z_train[torch.from_numpy(vals > hi)], z_train[torch.from_numpy(vals < lo)]
         v = attribute_vector(high, low)
         zs = torch.stack([z + float(al) * v for z in z_test for al in ALPHAS])
-        outs = pipe.decode(zs, **dec)
+        outs = pipe.decode(zs, shared_noise=True, **dec)
         per = []
         for k in range(a.sketches):
             y = [f(o.strokes) for o in outs[k * len(ALPHAS) : (k + 1) * len(ALPHAS)]]

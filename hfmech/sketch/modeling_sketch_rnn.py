@@ -487,6 +487,7 @@ class SketchRNNModel(PreTrainedModel):
         max_len: int | None = None,
         batch: int | None = None,
         generator: torch.Generator | None = None,
+        shared_noise: bool = False,
     ) -> list[np.ndarray]:
         """Sample drawings (normalised stroke-3, one ``(N_i, 3)`` array per row of ``z (B, N_z)``) — §3.4.
 
@@ -494,6 +495,11 @@ class SketchRNNModel(PreTrainedModel):
         ``√τ``; magenta's ``sample`` code scales σ by τ instead). ``greedy`` takes the most likely component, pen
         state and the component's mean. Drawing stops at the first end-of-drawing state or after ``max_len``.
         ``z=None`` needs ``batch`` (unconditional models, or a conditional one decoding ``z = 0``).
+
+        ``shared_noise``: every row uses the same random numbers (common random numbers: one uniform per step for
+        the component, one for the pen state — sampled by inverse CDF — and one pair of normals), so rows differ
+        only because their ``z`` differs. Each row is still an exact sample; use it for paths through the latent
+        space (interpolation, attribute sweeps), not for independent samples.
         """
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
             raise SketchInputError(f"temperature must be a number > 0, got {temperature!r}")
@@ -522,6 +528,9 @@ class SketchRNNModel(PreTrainedModel):
             if greedy:
                 idx = p.pi_logits.argmax(-1)
                 pen = p.pen_logits.argmax(-1)
+            elif shared_noise:
+                idx = _inverse_cdf(torch.softmax(p.pi_logits / tau, -1), torch.rand(1, generator=generator))
+                pen = _inverse_cdf(torch.softmax(p.pen_logits / tau, -1), torch.rand(1, generator=generator))
             else:
                 idx = torch.multinomial(torch.softmax(p.pi_logits / tau, -1), 1, generator=generator)[:, 0]
                 pen = torch.multinomial(torch.softmax(p.pen_logits / tau, -1), 1, generator=generator)[:, 0]
@@ -532,8 +541,8 @@ class SketchRNNModel(PreTrainedModel):
                 s1 = p.sigma1[ar, idx] * math.sqrt(tau)
                 s2 = p.sigma2[ar, idx] * math.sqrt(tau)
                 rho = p.rho[ar, idx]
-                e1 = torch.randn(b, generator=generator)
-                e2 = torch.randn(b, generator=generator)
+                e1 = torch.randn(1 if shared_noise else b, generator=generator).expand(b)
+                e2 = torch.randn(1 if shared_noise else b, generator=generator).expand(b)
                 dx = mu1 + s1 * e1
                 dy = mu2 + s2 * (rho * e1 + torch.sqrt(1 - rho**2) * e2)
             newly = (pen == 2) & ~ended
@@ -554,6 +563,13 @@ class SketchRNNModel(PreTrainedModel):
                 s[-1, 2] = 1.0
             out.append(s)
         return out
+
+
+def _inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """``(B, K)`` probabilities and one uniform ``u`` ``(1,)`` → ``(B,)`` category indices: the first ``k`` whose
+    cumulative probability exceeds ``u`` (an exact sample for each row; rows share ``u``)."""
+    below = (probs.cumsum(-1) <= u.to(probs.dtype)).sum(-1)
+    return below.clamp(max=probs.shape[-1] - 1)
 
 
 register_model(SketchRNNConfig, SketchRNNModel, auto_classes=(AutoModel,))

@@ -228,21 +228,24 @@ class SketchVAEPipeline(ModelOnlyPipeline):
             return z
         return self.encode(value)
 
-    def _decode(self, z: torch.Tensor, s: SketchSettings) -> list[SketchOutput]:
+    def _decode(self, z: torch.Tensor, s: SketchSettings, shared_noise: bool = False) -> list[SketchOutput]:
         z = self.model.check_z(z)
         g = torch.Generator().manual_seed(s.seed) if s.seed is not None else None
-        decoded = self.model.decode(z, s.temperature, greedy=s.greedy, max_len=s.max_len, generator=g)
+        decoded = self.model.decode(
+            z, s.temperature, greedy=s.greedy, max_len=s.max_len, generator=g, shared_noise=shared_noise
+        )
         outs = []
         for zi, d in zip(z, decoded, strict=True):
             outs.append(SketchOutput(self._to_data_units(d), zi.float().clone()))
         return outs
 
-    def decode(self, z, **settings) -> SketchOutput | list[SketchOutput]:
+    def decode(self, z, shared_noise: bool = False, **settings) -> SketchOutput | list[SketchOutput]:
         """Decode ``z`` ``(N_z,)`` → one :class:`SketchOutput`, ``(B, N_z)`` → a list (temperature, greedy, seed,
-        max_len as keyword arguments; defaults from ``config.sketch_vae``)."""
+        max_len as keyword arguments; defaults from ``config.sketch_vae``). ``shared_noise``: every row decoded
+        with the same random numbers (for a path through the latent space; see ``SketchRNNModel.decode``)."""
         s = self.settings.updated(**settings)
         zt = self.model.check_z(z)
-        outs = self._decode(zt, s)
+        outs = self._decode(zt, s, shared_noise=bool(shared_noise))
         return outs[0] if torch.as_tensor(z).ndim == 1 else outs
 
     def sample(self, n: int = 1, **settings) -> list[SketchOutput]:
@@ -265,12 +268,14 @@ class SketchVAEPipeline(ModelOnlyPipeline):
         return d
 
     def interpolate(self, a, b, steps: int = 10, method: str = "slerp", **settings) -> list[SketchOutput]:
-        """Decodes along the path from ``a`` to ``b`` (drawings or ``z`` vectors), ``steps`` points inclusive."""
+        """Decodes along the path from ``a`` to ``b`` (drawings or ``z`` vectors), ``steps`` points inclusive.
+        Every step is decoded with the same random numbers (``shared_noise``), so the drawings change along the
+        path only because ``z`` does."""
         if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= MAX_STEPS:
             raise SketchLimitError(f"steps must be an integer in 2..{MAX_STEPS}, got {steps!r}")
         s = self.settings.updated(**settings)
         path = interpolation_path(self._z(a), self._z(b), steps, method=method)
-        return self._decode(path, s)
+        return self._decode(path, s, shared_noise=True)
 
     def analogy(self, a, b, c, **settings) -> SketchOutput:
         """``decode(z_c + (z_b − z_a))``: what ``c`` becomes under the change that turns ``a`` into ``b``."""
@@ -283,7 +288,8 @@ class SketchVAEPipeline(ModelOnlyPipeline):
         return latent_attribute_vector(self.encode_many(with_attribute), self.encode_many(without_attribute))
 
     def attribute(self, drawing, vector, strengths=(-2, -1, 0, 1, 2), **settings) -> list[SketchOutput]:
-        """Decode ``z + α·vector`` for each ``α`` in ``strengths``."""
+        """Decode ``z + α·vector`` for each ``α`` in ``strengths``, all with the same random numbers
+        (``shared_noise``), so the drawings differ only because ``α`` does."""
         strengths = list(strengths)
         if not 1 <= len(strengths) <= MAX_STRENGTHS:
             raise SketchLimitError(f"give 1..{MAX_STRENGTHS} strengths, got {len(strengths)}")
@@ -293,7 +299,7 @@ class SketchVAEPipeline(ModelOnlyPipeline):
         s = self.settings.updated(**settings)
         z = self._z(drawing)
         v = self.model.check_z(vector)[0].float()
-        return self._decode(torch.stack([z + float(a) * v for a in strengths]), s)
+        return self._decode(torch.stack([z + float(a) * v for a in strengths]), s, shared_noise=True)
 
 
 __all__ = ["SketchLimitError", "SketchOutput", "SketchSettings", "SketchVAEPipeline"]

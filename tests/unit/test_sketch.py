@@ -280,6 +280,28 @@ def test_temperature_to_zero_is_deterministic_and_greedy_is_deterministic():
     assert any(len(u) != len(v) or not np.allclose(u, v) for u, v in zip(a, hot, strict=True))
 
 
+def test_shared_noise_decodes_equal_codes_equally_and_samples_the_same_distribution():
+    from hfmech.sketch.modeling_sketch_rnn import _inverse_cdf
+
+    m = tiny(3).eval()
+    z = torch.randn(1, 4).repeat(3, 1)
+    with torch.no_grad():
+        shared = m.decode(z, 1.0, generator=torch.Generator().manual_seed(0), shared_noise=True)
+        independent = m.decode(z, 1.0, generator=torch.Generator().manual_seed(0))
+    for u in shared[1:]:  # same z, same random numbers: the same drawing
+        np.testing.assert_array_equal(u, shared[0])
+    assert any(
+        len(u) != len(independent[0]) or not np.array_equal(u, independent[0]) for u in independent[1:]
+    )
+    # the inverse-CDF draw is an exact categorical sample: frequencies match the probabilities
+    probs = torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.0, 0.5]])
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([_inverse_cdf(probs, torch.rand(1, generator=g)) for _ in range(20000)])
+    freq = torch.stack([(draws == k).float().mean(0) for k in range(3)], 1)
+    torch.testing.assert_close(freq, probs, atol=0.015, rtol=0)
+    assert int(_inverse_cdf(probs, torch.tensor([1.0 - 1e-9]))[0]) == 2  # never past the last category
+
+
 @pytest.mark.parametrize("t", [0, -1, float("nan"), float("inf"), "hot", True])
 def test_bad_temperatures(t):
     with pytest.raises(SketchInputError):
