@@ -12,6 +12,15 @@ Protocol (the same for every method and setting):
   ``neuron``: unit 451 held at ``polarity · v · 0.87`` (``v`` in sentiment units, 0.87 = its 99th-percentile |value|
   on SST-2 train); ``direction`` / ``sae``: ``strength · û`` added (``û`` the unit-norm mean-difference direction or
   the SAE feature's unit-norm decoder row, signed so that + is positive).
+  ``caa`` (contrastive activation addition, Rimsky et al. 2024, on the residual stream at several layers; step
+  ``caa``): the model writes 4 reviews of each of 40 subjects *not* among the prompts' (:data:`CAA_SUBJECTS`) when
+  asked for a positive and for a negative review ("Write a short positive/negative review of …", seed 1, same
+  sampling); each response is read after the *neutral* request ("Write a short review of …"), and per block the
+  residual stream (block output, 576-d) is averaged over the response tokens; the vector of layer ``l`` is
+  ``mean(positive) − mean(negative)``, unit-normed and scaled to 1 % of the residual's median token norm at ``l``
+  (over the same tokens). ``strength · v_l`` is added at each of layers :data:`CAA_LAYERS` (6, 9, 12 of 30), at
+  every position: ``strength`` is in percent of the residual norm. Its reading accuracy is the projection on
+  layer 9's direction of the mean-pooled residual stream, threshold fitted on SST-2 train.
 - **Judge**: :mod:`hfmech.sentiment.judge` (MiniLM-L6 sentence embeddings + L1 logistic regression on SST-2 train;
   shares no weights or training data with SmolLM2's sentiment discovery beyond SST-2 *labels*, which the judge and
   the discovery both use; its accuracy on SST-2 test is reported).
@@ -21,6 +30,7 @@ Protocol (the same for every method and setting):
   of the characters ASCII letters, digits, spaces or punctuation.
 
     python benchmarks/sentiment_steering.py prep --data ../shared/data --feats FEATS --work /tmp/steer
+    python benchmarks/sentiment_steering.py caa --data ../shared/data --feats FEATS --work /tmp/steer
     python benchmarks/sentiment_steering.py generate --work /tmp/steer --method neuron --values 0 2 -2 5 -5 ...
     python benchmarks/sentiment_steering.py score --work /tmp/steer
     python benchmarks/sentiment_steering.py figure --work /tmp/steer --feats FEATS --sae-work /tmp/sae
@@ -59,6 +69,21 @@ PROMPTS = [
     "Write a short review of a laptop you used.",
 ]
 PER_PROMPT = 10
+CAA_SUBJECTS = [
+    "a museum you visited", "a car you drove", "a TV series you watched", "a city park", "a gym you joined",
+    "a bakery", "a flight you took", "a podcast you listened to", "a pizza place", "a theatre play you saw",
+    "a tablet you bought", "a smartwatch", "a camera you used", "a bicycle you bought", "a spa you visited",
+    "a pair of running shoes", "a blender you bought", "a streaming service", "a theme park you visited",
+    "a bookstore", "a dentist you visited", "a hiking trail", "a ski resort", "a board game", "a vacuum cleaner",
+    "a sushi bar", "a car rental company", "a music album", "an online course", "a mattress you bought",
+    "a zoo you visited", "a cruise you took", "a barber shop", "a tent you camped in", "a printer you used",
+    "a food delivery app", "a yoga class", "a furniture store", "an art exhibition", "a train journey",
+]  # fmt: skip
+"""Subjects of the contrastive requests that build the ``caa`` vector: none is a subject of :data:`PROMPTS`."""
+CAA_LAYERS = (6, 9, 12)
+CAA_READ_LAYER = 9
+CAA_PER_SUBJECT = 4
+METHODS = ("neuron", "direction", "sae", "caa")
 GEN = {"max_new_tokens": 48, "min_new_tokens": 40, "temperature": 0.8, "seed": 0, "chat": True}
 
 
@@ -122,11 +147,86 @@ def prep(args) -> None:
     print(json.dumps(report, indent=1))
 
 
+# ------------------------------------------------------------------------------------------------- caa
+
+
+def caa(args) -> None:
+    """The ``caa`` control vector: contrastive responses → per-layer residual mean differences → layers 6, 9, 12."""
+    from hfmech.sentiment.datasets import load_sentence_classification
+    from hfmech.sentiment.lm_neuron import chat_prompt, featurize
+    from hfmech.sentiment.probe import fit_threshold
+    from hfmech.sentiment.steering import ControlVector, response_mean_difference
+
+    work = Path(args.work)
+    neuron = _neuron(args.model)
+    t0 = time.time()
+    responses = {
+        side: neuron.generate(
+            [f"Write a short {side} review of {s}." for s in CAA_SUBJECTS],
+            n=CAA_PER_SUBJECT,
+            max_new_tokens=GEN["max_new_tokens"],
+            min_new_tokens=GEN["min_new_tokens"],
+            temperature=GEN["temperature"],
+            seed=1,
+            chat=True,
+        )
+        for side in ("positive", "negative")
+    }
+    contexts = [
+        chat_prompt(neuron.tokenizer, f"Write a short review of {s}.")
+        for s in CAA_SUBJECTS
+        for _ in range(CAA_PER_SUBJECT)
+    ]
+    diffs, norms = response_mean_difference(
+        neuron.model, neuron.tokenizer, contexts, responses["positive"], responses["negative"]
+    )
+    control = ControlVector.from_differences(diffs, norms, args.layers, name="caa")
+    control.save(work / "caa.safetensors")
+    t_build = time.time() - t0
+    # reading: the mean-pooled residual stream of layer CAA_READ_LAYER projected on that layer's direction
+    feats = Path(args.feats)
+    u = diffs[CAA_READ_LAYER] / np.linalg.norm(diffs[CAA_READ_LAYER])
+    proj = {}
+    for name in ("sst2-train", "sst2-dev", "sst2-test", "imdb-test"):
+        X = np.load(feats / name / "residual-mean.npy", mmap_mode="r")[:, CAA_READ_LAYER, :].astype(
+            np.float32
+        )
+        proj[name] = (X @ u, np.load(feats / name / "labels.npy"))
+    cr = np.load(work / "cr-mlp-last-L14.npz")
+    texts, _ = load_sentence_classification(Path(args.data) / "sentence-classification", "cr")
+    X = featurize(
+        neuron.model, neuron.tokenizer, [texts[i] for i in cr["idx"]], CAA_READ_LAYER, "residual", "mean"
+    )
+    proj["cr"] = (next(iter(X.values())) @ u, cr["y"])
+    thr, pol, _ = fit_threshold(*proj["sst2-train"], polarity=1)
+    reading = {name: float(((p > thr) == y).mean()) for name, (p, y) in proj.items()}
+    reading.update({f"{name}-n": int(len(y)) for name, (_, y) in proj.items()})
+    cos = diffs / np.maximum(np.linalg.norm(diffs, axis=1, keepdims=True), 1e-12)
+    report = {
+        "layers": list(control.layers),
+        "read_layer": CAA_READ_LAYER,
+        "subjects": CAA_SUBJECTS,
+        "per_subject": CAA_PER_SUBJECT,
+        "difference_norm": [float(x) for x in np.linalg.norm(diffs, axis=1)],
+        "median_token_norm": [float(x) for x in norms],
+        "cosine_between_layers": {
+            f"{a}-{b}": float(cos[a] @ cos[b]) for a in control.layers for b in control.layers if a < b
+        },
+        "threshold": float(thr),
+        "reading": reading,
+        "build_seconds": t_build,
+        "responses": {k: v[:4] for k, v in responses.items()},
+    }
+    write_json_atomic(work / "caa.json", report)
+    write_json_atomic(work / "caa-responses.json", responses)
+    print(json.dumps({k: v for k, v in report.items() if k != "subjects"}, indent=1))
+
+
 # -------------------------------------------------------------------------------------------- generate
 
 
 def generate(args) -> None:
-    from hfmech.sentiment.steering import SteeringVector
+    from hfmech.sentiment.steering import ControlVector, SteeringVector
 
     work = Path(args.work)
     neuron = _neuron(args.model)
@@ -137,6 +237,8 @@ def generate(args) -> None:
         vector = SteeringVector.load(
             work / ("direction.safetensors" if args.method == "direction" else "sae_feature.safetensors")
         )
+    elif args.method == "caa":
+        vector = ControlVector.load(work / "caa.safetensors")
     for value in args.values:
         key = f"{value:g}"
         if key in done:
@@ -239,6 +341,7 @@ def score(args) -> None:
         "protocol": {"prompts": PROMPTS, "per_prompt": PER_PROMPT, **GEN, "layer": LAYER, "site": SITE},
         "prep": prep_report,
         "sae": json.loads(sae_path.read_text()) if sae_path.is_file() else None,
+        "caa": json.loads((work / "caa.json").read_text()) if (work / "caa.json").is_file() else None,
         "steering": scores,
         "machine": machine_info(threads=torch.get_num_threads()),
     }
@@ -251,12 +354,15 @@ def table(args) -> None:
     reading = dict(report["prep"]["reading"])
     if report.get("sae"):
         reading["sae"] = report["sae"]["feature"]["reading"]
+    if report.get("caa"):
+        reading["caa"] = report["caa"]["reading"]
     steering = report["steering"]
     base = steering.get("neuron:0")
     names = {
         "neuron": f"unit {UNIT} clamped",
         "direction": "direction (activation addition)",
         "sae": "SAE feature",
+        "caa": "CAA, residual layers " + "/".join(str(x) for x in CAA_LAYERS),
     }
     pct = lambda x: f"{100 * x:.1f} %"  # noqa: E731
     print(
@@ -264,7 +370,7 @@ def table(args) -> None:
         "best judged negative |"
     )
     print("|---|---|---|---|---|---|---|")
-    for method in ("neuron", "direction", "sae"):
+    for method in METHODS:
         if method not in reading:
             continue
         r = reading[method]
@@ -303,7 +409,7 @@ def table(args) -> None:
             f"| none | – | {pct(base['fraction_positive'])} | {pct(base['fraction_negative'])} | "
             f"{base['perplexity']:.1f} | {pct(base['fraction_english'])} | {pct(base['fraction_on_topic'])} |"
         )
-    for method in ("neuron", "direction", "sae"):
+    for method in METHODS:
         rows = sorted(
             (v for v in steering.values() if v["method"] == method and v["value"] != 0),
             key=lambda v: v["value"],
@@ -324,7 +430,7 @@ FIGURE_REVIEW = (
 def load_scores(work: Path) -> dict:
     """Every method's scores from ``work``, each setting with its on-topic fraction (from its samples)."""
     scores = {}
-    for method in ("neuron", "direction", "sae"):
+    for method in METHODS:
         if (work / f"scores-{method}.json").is_file():
             scores.update(json.loads((work / f"scores-{method}.json").read_text()))
         if (work / f"samples-{method}.json").is_file():
@@ -388,23 +494,28 @@ def main(argv=None) -> None:
     a.add_argument("--data", required=True)
     a.add_argument("--feats", required=True)
     a.add_argument("--cr", type=int, default=1000)
+    c = sub.add_parser("caa")
+    c.add_argument("--data", required=True)
+    c.add_argument("--feats", required=True)
+    c.add_argument("--layers", type=int, nargs="+", default=list(CAA_LAYERS))
     g = sub.add_parser("generate")
-    g.add_argument("--method", choices=("neuron", "direction", "sae"), required=True)
+    g.add_argument("--method", choices=METHODS, required=True)
     g.add_argument("--values", type=float, nargs="+", required=True)
     s = sub.add_parser("score")
-    s.add_argument("--methods", nargs="+", default=["neuron", "direction", "sae"])
+    s.add_argument("--methods", nargs="+", default=list(METHODS))
     tb = sub.add_parser("table")
     fg = sub.add_parser("figure")
     fg.add_argument("--feats", required=True)
     fg.add_argument("--sae-work", required=True)
     fg.add_argument("--review", default=FIGURE_REVIEW)
-    for q in (a, g, s, fg, tb):
+    for q in (a, c, g, s, fg, tb):
         q.add_argument("--work", required=True)
         q.add_argument("--model", default=str(ZOO))
         q.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    {"prep": prep, "generate": generate, "score": score, "figure": figure, "table": table}[args.cmd](args)
+    steps = {"prep": prep, "caa": caa, "generate": generate, "score": score, "figure": figure, "table": table}
+    steps[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,18 @@
   ``x <- x + strength * d_hat`` at every position, ``d_hat = d / ||d||``.
 * **A sparse-autoencoder feature** (:mod:`hfmech.sentiment.sae`): the decoder column of the feature that best reads
   sentiment, added the same way.
+* **Contrastive activation addition on the residual stream, at several layers** (Rimsky et al. 2024, CAA; the
+  per-layer form of repeng's ``ControlVector``): :func:`response_mean_difference` takes text the model itself
+  wrote when asked for a positive and for a negative review, reads the residual stream (block outputs, ``(T,
+  hidden)``) over those response tokens after a *neutral* request, and returns per layer ``mean(h | positive) -
+  mean(h | negative)``; :class:`ControlVector` keeps a few layers' unit directions, each scaled to 1 % of the
+  residual stream's median token norm at its layer, and :func:`add_control` adds ``strength`` times each at its
+  layer, at every position (``strength`` is then in percent of the residual norm, the same at every layer).
 
 The API follows repeng / steering-vectors: :class:`SentimentNeuron` wraps a model and its discovered unit;
 ``neuron.generate(prompt, clamp=+1.0)`` clamps the unit at ``polarity * clamp * clamp_value`` (``clamp`` is signed
-in sentiment: ``+`` writes positive), ``neuron.generate(prompt, steer=direction, strength=4.0)`` adds a vector;
+in sentiment: ``+`` writes positive), ``neuron.generate(prompt, steer=direction, strength=4.0)`` adds a vector
+(a :class:`SteeringVector` at its site, or a :class:`ControlVector` at each of its layers);
 :func:`add_vector` / :meth:`SentimentNeuron.steered` / :meth:`SentimentNeuron.clamped` are context managers whose
 hooks are removed on exit, so the model is unchanged afterwards.
 """
@@ -32,7 +40,7 @@ import torch
 from torch import nn
 
 from ..errors import HfmechError
-from .lm_neuron import LMNeuronError, chat_prompt, clamp_units, edit_site, resolve_site
+from .lm_neuron import LMNeuronError, chat_prompt, clamp_units, decoder_layers, edit_site, resolve_site
 
 MAX_NEW_TOKENS = 512
 """Longest generation :meth:`SentimentNeuron.generate` accepts (the pipeline's own limit is separate)."""
@@ -202,6 +210,176 @@ def mean_difference(X, y, layer: int, site: str = "mlp", fit_threshold: bool = T
     return sv
 
 
+# ------------------------------------------------------------------------- contrastive, several layers
+
+
+@dataclass
+class ControlVector:
+    """Per-layer steering directions on the residual stream (repeng's ``ControlVector``; CAA, Rimsky et al. 2024):
+    ``vectors`` ``(K, hidden)`` float32, row ``k`` added at block ``layers[k]``'s output as ``strength *
+    vectors[k]``. As built by :meth:`from_differences`, each row is the unit direction of that layer's contrastive
+    mean difference times 1 % of the residual stream's median token norm there, so ``strength`` is in percent of
+    the residual norm at every layer (+ is positive)."""
+
+    vectors: torch.Tensor
+    layers: tuple[int, ...]
+    site: str = "residual"
+    name: str = "control"
+
+    def __post_init__(self):
+        self.vectors = self.vectors.detach().float()
+        self.layers = tuple(int(x) for x in self.layers)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.layers) or not self.layers:
+            raise SteeringError(
+                f"a control vector needs (K, hidden) vectors for K layers, got {tuple(self.vectors.shape)} "
+                f"for layers {self.layers}"
+            )
+        if len(set(self.layers)) != len(self.layers):
+            raise SteeringError(f"layers must be distinct, got {self.layers}")
+        if not torch.isfinite(self.vectors).all():
+            raise SteeringError("the control vector has NaN or infinite entries")
+
+    @classmethod
+    def from_differences(
+        cls, differences, norms, layers: Sequence[int], site: str = "residual", name: str = "control"
+    ) -> ControlVector:
+        """``differences`` ``(L, hidden)`` per-layer mean differences and ``norms`` ``(L,)`` the residual's median
+        token norm per layer (both from :func:`response_mean_difference`) → rows ``d_l / ||d_l|| * norms[l] /
+        100`` for ``l`` in ``layers``."""
+        d = torch.as_tensor(np.asarray(differences, dtype=np.float32))
+        norms = np.asarray(norms, dtype=np.float64)
+        layers = [int(x) for x in layers]
+        if d.ndim != 2 or norms.shape != (d.shape[0],) or not all(0 <= x < d.shape[0] for x in layers):
+            raise SteeringError(
+                f"differences {tuple(d.shape)} and norms {norms.shape} do not cover layers {layers}"
+            )
+        rows = []
+        for x in layers:
+            n = float(d[x].norm())
+            if not n > 0:
+                raise SteeringError(f"the mean difference at layer {x} is zero")
+            rows.append(d[x] / n * float(norms[x]) / 100.0)
+        return cls(torch.stack(rows), tuple(layers), site, name)
+
+    def save(self, path: str | Path) -> Path:
+        from safetensors.torch import save_file
+
+        from ..hub.files import atomic_path
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            save_file(
+                {"vectors": self.vectors.contiguous()},
+                str(tmp),
+                metadata={
+                    "kind": "control",
+                    "layers": ",".join(str(x) for x in self.layers),
+                    "site": self.site,
+                    "name": self.name,
+                },
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ControlVector:
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                vectors = f.get_tensor("vectors").float()
+        except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
+            raise SteeringError(f"{path}: not a control-vector file ({exc})") from exc
+        try:
+            layers = tuple(int(x) for x in meta["layers"].split(","))
+        except (KeyError, ValueError) as exc:
+            raise SteeringError(f"{path}: bad control-vector metadata ({exc})") from exc
+        return cls(vectors, layers, meta.get("site", "residual"), meta.get("name", "control"))
+
+
+def load_steering(path: str | Path) -> SteeringVector | ControlVector:
+    """A :class:`SteeringVector` or a :class:`ControlVector` file, whichever ``path`` holds."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            kind = (f.metadata() or {}).get("kind", "direction")
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise SteeringError(f"{path}: not a steering file ({exc})") from exc
+    return ControlVector.load(path) if kind == "control" else SteeringVector.load(path)
+
+
+@contextlib.contextmanager
+def add_control(model: nn.Module, control: ControlVector, strength: float):
+    """Within the block every forward pass adds ``strength * control.vectors[k]`` to ``control.site`` of block
+    ``control.layers[k]``, for every ``k``, at every position (the hooks are removed on exit)."""
+    if not isinstance(control, ControlVector):
+        raise SteeringError(f"add_control needs a ControlVector, got {type(control).__name__}")
+    strength = _finite(strength, "strength")
+    with contextlib.ExitStack() as stack:
+        for layer, v in zip(control.layers, control.vectors):
+            stack.enter_context(add_vector(model, v, strength, layer, control.site))
+        yield control
+
+
+@torch.no_grad()
+def response_mean_difference(
+    model: nn.Module,
+    tokenizer,
+    contexts: Sequence[str],
+    positive: Sequence[str],
+    negative: Sequence[str],
+    batch_size: int = 8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Contrastive activation means (Rimsky et al. 2024) over text the model wrote.
+
+    Each ``contexts[i] + positive[i]`` and ``contexts[i] + negative[i]`` is read once; at every block's output (the
+    residual stream, ``(T, hidden)``, as ``site="residual"``; not the final norm) the activations of the *response* tokens (those after the context's tokens)
+    are averaged per text, then over texts. Returns ``differences`` ``(n_layers, hidden)`` = mean over positive
+    texts − mean over negative texts, and ``norms`` ``(n_layers,)`` the median token norm of the residual stream
+    over all response tokens of both sides (for :meth:`ControlVector.from_differences`)."""
+    if not (len(contexts) == len(positive) == len(negative)) or not contexts:
+        raise SteeringError("contexts, positive and negative must be non-empty lists of the same length")
+    layers = decoder_layers(model)
+    device = next(model.parameters()).device
+    side = tokenizer.padding_side
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    means, token_norms = [], []
+    captured: dict[int, torch.Tensor] = {}
+
+    def keep(i):
+        return lambda _m, _a, out: captured.__setitem__(i, out[0] if isinstance(out, tuple) else out)
+
+    handles = [block.register_forward_hook(keep(i)) for i, block in enumerate(layers)]
+    tokenizer.padding_side = "right"
+    try:
+        for responses in (positive, negative):
+            texts = [c + r for c, r in zip(contexts, responses)]
+            starts = [len(tokenizer(c)["input_ids"]) for c in contexts]
+            total = np.zeros((len(layers), model.config.hidden_size))
+            for i in range(0, len(texts), batch_size):
+                enc = tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True)
+                enc = {k: v.to(device) for k, v in enc.items()}
+                captured.clear()
+                model(**enc, use_cache=False)
+                for b in range(enc["input_ids"].shape[0]):
+                    end = int(enc["attention_mask"][b].sum())
+                    start = starts[i + b]
+                    if end <= start:
+                        raise SteeringError(f"response {i + b} adds no tokens to its context")
+                    h = torch.stack([captured[j][b, start:end].float() for j in range(len(layers))])
+                    total += h.mean(1).cpu().numpy()  # h: (n_layers, T_resp, hidden)
+                    token_norms.append(h.norm(dim=-1).cpu().numpy())
+            means.append(total / len(texts))
+    finally:
+        for handle in handles:
+            handle.remove()
+        tokenizer.padding_side = side
+    norms = np.median(np.concatenate(token_norms, axis=1), axis=1)
+    return (means[0] - means[1]).astype(np.float32), norms.astype(np.float32)
+
+
 # ----------------------------------------------------------------------------------------- the neuron API
 
 
@@ -258,7 +436,11 @@ class SentimentNeuron:
         return clamp_units(self.model, self.raw_clamp(clamp), self.layer, self.site)
 
     def steered(self, vector, strength: float, normalize: bool = True):
-        """Context manager: ``strength * v̂`` (``normalize``) or ``strength * v`` added at the unit's site."""
+        """Context manager: ``strength * v̂`` (``normalize``) or ``strength * v`` added at the unit's site (or at
+        a :class:`SteeringVector`'s own site); a :class:`ControlVector` adds ``strength`` times each of its rows at
+        its layers (its rows are already scaled; ``normalize`` does not apply)."""
+        if isinstance(vector, ControlVector):
+            return add_control(self.model, vector, strength)
         layer, site = self.layer, self.site
         if isinstance(vector, SteeringVector):
             layer, site = vector.layer, vector.site
@@ -307,7 +489,8 @@ class SentimentNeuron:
     ) -> list[str]:
         """Samples continuing ``prompt`` (a string, or a list of prompts: one sample each, left-padded into one
         batch) — the unit clamped (``clamp``, signed in sentiment), or ``steer`` (a :class:`SteeringVector` or a
-        ``(U,)`` vector) added with ``strength`` (in units of the unit vector's norm), or neither. Same ``seed`` →
+        ``(U,)`` vector) added with ``strength`` (in units of the unit vector's norm), or a :class:`ControlVector`
+        (``strength`` in percent of the residual norm at each of its layers), or neither. Same ``seed`` →
         the same random stream, so settings compare sample for sample. ``chat``: wrap each prompt in the chat
         template. ``temperature`` 0: greedy. Returns the new text of each sample."""
         if clamp is not None and steer is not None:
@@ -416,11 +599,15 @@ def continuation_nll(
 
 
 __all__ = [
+    "ControlVector",
     "SentimentNeuron",
     "SteeringError",
     "SteeringVector",
+    "add_control",
     "add_vector",
     "continuation_nll",
+    "load_steering",
     "mean_difference",
+    "response_mean_difference",
     "site_width",
 ]

@@ -11,12 +11,16 @@ from tiny_models import byte_tokenizer
 from hfmech.errors import HfmechError
 from hfmech.sentiment.sae import SAEError, TopKSAE, best_reading_feature, fvu, train_sae
 from hfmech.sentiment.steering import (
+    ControlVector,
     SentimentNeuron,
     SteeringError,
     SteeringVector,
+    add_control,
     add_vector,
     continuation_nll,
+    load_steering,
     mean_difference,
+    response_mean_difference,
     site_width,
 )
 
@@ -221,6 +225,130 @@ def test_sae_reading_feature_and_errors(tmp_path):
     with pytest.raises(SAEError):
         train_sae(torch.full((64, 8), float("nan")), 16, 2, batch_size=32)
     assert f in range(16) and pol in (-1, 1)
+
+
+# ------------------------------------------------------------------------ contrastive, several layers (CAA)
+
+HIDDEN = 16
+
+
+def _block_outputs(model, ids):
+    """(n_layers, T, hidden) block outputs, captured by hooks registered after any steering hook."""
+    seen, handles = {}, []
+    for i, block in enumerate(model.model.layers):
+        handles.append(
+            block.register_forward_hook(
+                lambda _m, _a, out, i=i: seen.__setitem__(i, (out[0] if isinstance(out, tuple) else out)[0])
+            )
+        )
+    try:
+        with torch.no_grad():
+            model(input_ids=ids)
+    finally:
+        for h in handles:
+            h.remove()
+    return torch.stack([seen[i] for i in range(len(seen))])
+
+
+def test_control_vector_rows_are_unit_directions_times_one_percent_of_the_norm():
+    rng = np.random.default_rng(0)
+    diffs = rng.normal(size=(3, HIDDEN)).astype(np.float32)
+    norms = np.array([10.0, 200.0, 50.0], dtype=np.float32)
+    cv = ControlVector.from_differences(diffs, norms, [2, 0], name="caa")
+    assert cv.layers == (2, 0) and cv.vectors.shape == (2, HIDDEN)
+    torch.testing.assert_close(cv.vectors.norm(dim=1), torch.tensor([0.5, 0.1]))  # norms[l] / 100
+    for row, layer in zip(cv.vectors, cv.layers):
+        cos = float(row @ torch.from_numpy(diffs[layer])) / float(row.norm()) / np.linalg.norm(diffs[layer])
+        assert cos == pytest.approx(1.0, abs=1e-6)
+    for bad in (
+        lambda: ControlVector.from_differences(diffs, norms, [3]),  # no such layer
+        lambda: ControlVector.from_differences(diffs, norms[:2], [0]),  # norms do not match
+        lambda: ControlVector.from_differences(np.zeros((3, HIDDEN)), norms, [1]),  # zero difference
+        lambda: ControlVector(torch.ones(2, HIDDEN), (1, 1)),  # repeated layer
+        lambda: ControlVector(torch.ones(2, HIDDEN), (1,)),  # rows != layers
+        lambda: ControlVector(torch.full((1, HIDDEN), float("nan")), (1,)),
+    ):
+        with pytest.raises(SteeringError):
+            bad()
+
+
+def test_add_control_adds_each_row_at_its_layer_and_leaves_the_model_unchanged(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    ids = tok(["a short review"], return_tensors="pt")["input_ids"]
+    v0, v2 = torch.randn(HIDDEN), torch.randn(HIDDEN)
+    cv = ControlVector(torch.stack([v2, v0]), (2, 0))
+    before = _block_outputs(model, ids)
+    ref = _logits(model, ids)
+    with add_control(model, cv, -1.5):
+        during = _block_outputs(model, ids)
+        steered = _logits(model, ids)
+    # the first steered block's output moves by exactly strength * its row ...
+    torch.testing.assert_close(during[0] - before[0], (-1.5 * v0).expand_as(before[0]), rtol=0, atol=1e-5)
+    # ... and the result is the two single-layer additions composed, not one of them
+    with add_vector(model, v0, -1.5, 0, "residual"), add_vector(model, v2, -1.5, 2, "residual"):
+        torch.testing.assert_close(_logits(model, ids), steered, rtol=0, atol=1e-6)
+    with add_vector(model, v0, -1.5, 0, "residual"):
+        assert not torch.allclose(_logits(model, ids), steered, atol=1e-4)
+    assert torch.equal(_logits(model, ids), ref)
+    assert not any(block._forward_hooks for block in model.model.layers)
+    with pytest.raises(SteeringError), add_control(model, cv, float("inf")):
+        pass
+    with pytest.raises(SteeringError), add_control(model, torch.ones(HIDDEN), 1.0):
+        pass
+    bad = ControlVector(torch.ones(1, HIDDEN + 1), (0,))  # wrong width for the model
+    with pytest.raises(SteeringError), add_control(model, bad, 1.0):
+        pass
+
+
+def test_generate_steers_with_a_control_vector(tiny):
+    kw = {"max_new_tokens": 12, "seed": 3, "temperature": 0.0}
+    base = tiny.generate("hello", **kw)
+    cv = ControlVector(torch.randn(2, HIDDEN), (0, 2))
+    assert tiny.generate("hello", steer=cv, strength=40.0, **kw) != base
+    assert tiny.generate("hello", steer=cv, strength=0.0, **kw) == base
+    assert tiny.generate("hello", **kw) == base
+
+
+def test_control_vector_round_trip_and_load_steering(tmp_path):
+    cv = ControlVector(torch.randn(3, HIDDEN), (4, 1, 9), name="caa")
+    back = ControlVector.load(cv.save(tmp_path / "c.safetensors"))
+    assert torch.equal(back.vectors, cv.vectors) and back.layers == (4, 1, 9) and back.name == "caa"
+    assert isinstance(load_steering(tmp_path / "c.safetensors"), ControlVector)
+    SteeringVector(torch.randn(WIDTH), LAYER).save(tmp_path / "d.safetensors")
+    assert isinstance(load_steering(tmp_path / "d.safetensors"), SteeringVector)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a file")
+    for load in (ControlVector.load, load_steering):
+        with pytest.raises(SteeringError):
+            load(tmp_path / "bad.safetensors")
+    with pytest.raises(SteeringError):  # a direction file is not a control vector
+        ControlVector.load(tmp_path / "d.safetensors")
+
+
+def test_response_mean_difference_averages_the_response_tokens(tiny):
+    model, tok = tiny.model, tiny.tokenizer
+    contexts, pos, neg = ["ab", "a longer context "], ["good!", "nice and fine"], ["bad", "awful, awful"]
+    diffs, norms = response_mean_difference(model, tok, contexts, pos, neg, batch_size=1)
+    assert diffs.shape == (3, HIDDEN) and norms.shape == (3,)
+
+    def side_mean(responses):
+        rows, token_norms = [], []
+        for c, r in zip(contexts, responses):
+            h = _block_outputs(model, tok([c + r], return_tensors="pt")["input_ids"])
+            start = len(tok(c)["input_ids"])
+            rows.append(h[:, start:].mean(1))
+            token_norms.append(h[:, start:].norm(dim=-1))
+        return torch.stack(rows).mean(0), token_norms
+
+    (mp, np_), (mn, nn_) = side_mean(pos), side_mean(neg)
+    np.testing.assert_allclose(diffs, (mp - mn).numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(norms, torch.cat(np_ + nn_, dim=1).median(dim=1).values.numpy(), rtol=1e-4)
+    # batched (right-padded) equals one by one; the same text on both sides gives no difference
+    np.testing.assert_allclose(response_mean_difference(model, tok, contexts, pos, neg)[0], diffs, atol=1e-5)
+    assert np.abs(response_mean_difference(model, tok, contexts, pos, pos)[0]).max() == 0
+    with pytest.raises(SteeringError):
+        response_mean_difference(model, tok, contexts, pos, neg[:1])
+    with pytest.raises(SteeringError):
+        response_mean_difference(model, tok, ["ab"], [""], ["x"])
 
 
 # ------------------------------------------------------------------------------------- the pipeline's generate
