@@ -452,3 +452,21 @@ def test_cli_generate_steers_with_the_direction(pipe_folder, capsys):
     assert capsys.readouterr().out.startswith("The food")
     assert cli.main([*args, "--steer", "direction", "--strength", "inf"]) == 2
     assert "finite" in capsys.readouterr().err
+
+
+def test_the_shipped_caa_vector_is_a_control_vector_for_smollm2s_residual_stream():
+    from hfmech.sentiment.zoo_smollm2 import DIRECTION_FILE
+
+    caa = load_steering(DIRECTION_FILE.with_name("sentiment_caa.safetensors"))
+    assert isinstance(caa, ControlVector) and caa.site == "residual" and caa.name == "caa"
+    assert caa.layers == (6, 9, 12) and caa.vectors.shape == (3, 576)  # SmolLM2-135M: 30 blocks, hidden 576
+    # each row is 1 % of the residual stream's median token norm at its layer (98.1, 131.3, 138.5 when built)
+    torch.testing.assert_close(
+        caa.vectors.norm(dim=1), torch.tensor([0.981, 1.313, 1.385]), rtol=0, atol=1e-3
+    )
+    cos = (
+        torch.nn.functional.normalize(caa.vectors, dim=1)
+        @ torch.nn.functional.normalize(caa.vectors, dim=1).T
+    )
+    assert 0.7 < float(cos[0, 2]) < float(cos[0, 1]) < 0.95  # neighbouring layers' directions agree more
+    assert isinstance(load_steering(DIRECTION_FILE), SteeringVector)  # the reading direction is unchanged
