@@ -127,13 +127,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--steer",
         choices=["direction"],
         default=None,
-        help="causal LMs: add the model's sentiment direction at every position instead of clamping the unit",
+        help="causal LMs: add the model's steering vector (its CAA vector if it ships one, else its sentiment "
+        "direction) at every position instead of clamping the unit",
     )
     sg.add_argument(
         "--strength",
         type=float,
         default=8.0,
-        help="with --steer: norm of the added vector, + positive (default 8)",
+        help="with --steer: + positive, - negative (CAA vector: percent of the residual norm at each of its "
+        "layers; direction: norm of the added vector; default 8)",
     )
     add_seed_argument(sg, default=0)
     sg.set_defaults(func=sentiment_generate)

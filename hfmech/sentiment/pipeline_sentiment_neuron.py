@@ -485,9 +485,11 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
         ...}``.
 
         ``steer`` (causal LMs; instead of ``clamp``): activation addition (Turner et al. 2023) of ``strength`` times
-        a unit-norm vector at every position — ``"direction"`` (the model's sentiment direction,
-        ``sentiment_direction.safetensors`` in its folder; + is positive), a
-        :class:`~hfmech.sentiment.steering.SteeringVector`, or a ``(units,)`` vector at the unit's site."""
+        a unit-norm vector at every position — ``"direction"`` (the model's steering vector: its CAA control vector,
+        ``sentiment_caa.safetensors``, when its folder has one, ``strength`` then in percent of the residual norm at
+        each of its layers; else its sentiment direction, ``sentiment_direction.safetensors``; + is positive), a
+        :class:`~hfmech.sentiment.steering.SteeringVector` or
+        :class:`~hfmech.sentiment.steering.ControlVector`, or a ``(units,)`` vector at the unit's site."""
         seed = check_seed(seed)
         if steer is not None:
             if self.family == "mlstm":
@@ -549,8 +551,22 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
             )
         return SteeringVector.load(path)
 
+    def steering_vector(self):
+        """What ``steer="direction"`` adds: the model's CAA control vector
+        (:class:`~hfmech.sentiment.steering.ControlVector`, ``sentiment_caa.safetensors`` in its folder) when it has
+        one, else its sentiment direction (:meth:`direction`)."""
+        from pathlib import Path
+
+        from .steering import ControlVector
+
+        source = getattr(self.model.config, "_name_or_path", None) or ""
+        path = Path(source) / "sentiment_caa.safetensors"
+        if source and path.is_file():
+            return ControlVector.load(path)
+        return self.direction()
+
     def _steering(self, steer, strength, layer):
-        from .steering import SteeringError, SteeringVector, _as_vector, _finite, site_width
+        from .steering import ControlVector, SteeringError, SteeringVector, _as_vector, _finite, site_width
 
         try:
             strength = _finite(strength, "strength")
@@ -559,7 +575,14 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
         if isinstance(steer, str):
             if steer != "direction":
                 raise ClampError(f"steer must be 'direction' or a vector, got {steer!r}")
-            steer = self.direction()
+            steer = self.steering_vector()
+        if isinstance(steer, ControlVector):
+            width = site_width(self.model, steer.layers[0], steer.site)
+            if steer.vectors.shape[1] != width:
+                raise ClampError(
+                    f"the control vector has {steer.vectors.shape[1]} entries; the site has {width}"
+                )
+            return steer, strength, list(steer.layers), steer.site
         if isinstance(steer, SteeringVector):
             layer, site = steer.layer, steer.site
         else:
@@ -578,7 +601,7 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
         self, prompt, raw, max_bytes, max_new_tokens, temperature, seed, clamp_on, layer, steering=None
     ):
         from .lm_neuron import clamp_units
-        from .steering import add_vector
+        from .steering import ControlVector, add_control, add_vector
 
         if clamp_on is not None:
             raise ClampError(
@@ -630,7 +653,10 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
 
         if steering is not None:
             vector, strength, steer_layer, steer_site = steering
-            ctx = add_vector(self.model, vector, strength, steer_layer, steer_site)
+            if isinstance(vector, ControlVector):
+                ctx = add_control(self.model, vector, strength)
+            else:
+                ctx = add_vector(self.model, vector, strength, steer_layer, steer_site)
         elif raw:
             ctx = clamp_units(self.model, raw, layer, self.spec.site)
         else:

@@ -150,8 +150,9 @@ def generate_review(prompt, sentiment=1.0, max_bytes=200, seed=0, model=DEFAULT_
 
 
 def steer_review(prompt, strength=8.0, max_bytes=200, seed=0, model=DEFAULT_MODEL):
-    """One request: the prompt continued with the model's sentiment direction added at every position
-    (activation addition; ``strength`` > 0 writes positive, < 0 negative); causal LMs that ship a direction only."""
+    """One request: the prompt continued with the model's steering vector added at every position (activation
+    addition: its CAA vector when it ships one, else its sentiment direction; ``strength`` > 0 writes positive,
+    < 0 negative); causal LMs that ship one only."""
     prompt = "" if prompt is None else str(prompt)
     if len(prompt) > MAX_CHARS:
         raise gr.Error(f"The prompt is {len(prompt):,} characters; this Space reads at most {MAX_CHARS:,}.")
@@ -171,7 +172,7 @@ def _has_direction(pipe) -> bool:
     if getattr(pipe, "family", None) != "causal-lm":
         return False
     try:
-        pipe.direction()
+        pipe.steering_vector()
     except USER_ERRORS:
         return False
     return True
@@ -243,7 +244,7 @@ def build_demo(model: str = DEFAULT_MODEL) -> gr.Blocks:
                     24,
                     value=8,
                     step=1,
-                    label="Or add the sentiment direction (strength; + positive, − negative)",
+                    label="Or add the model's steering vector (strength; + positive, − negative)",
                     elem_id="sentiment-strength",
                 )
                 steer = gr.Button("Generate with the direction", elem_id="sentiment-steer")

@@ -97,11 +97,15 @@ DIRECTION_FILE = (
 """The sentiment direction of the unit's site (difference of the SST-2 train class means of layer 14's MLP
 activations at the last token; ``benchmarks/sentiment_steering.py prep``), copied into the built folder so that
 ``pipeline.generate(steer="direction")`` finds it."""
+CAA_FILE = DIRECTION_FILE.with_name("sentiment_caa.safetensors")
+"""The CAA control vector (residual stream of layers 6, 9, 12; ``benchmarks/sentiment_steering.py caa``), copied
+into the built folder: what ``pipeline.generate(steer="direction")`` adds when present (it steers both ways)."""
 
 
 def _source() -> str:
     direction = zoo.sha256_file(DIRECTION_FILE) if DIRECTION_FILE.is_file() else None
-    return json.dumps({**SENTIMENT_NEURON, "direction_sha256": direction}, sort_keys=True)
+    caa = zoo.sha256_file(CAA_FILE) if CAA_FILE.is_file() else None
+    return json.dumps({**SENTIMENT_NEURON, "direction_sha256": direction, "caa_sha256": caa}, sort_keys=True)
 
 
 @zoo.register(
@@ -120,10 +124,11 @@ def build_smollm2_sentiment(out_dir: Path) -> dict:
     config = AutoConfig.from_pretrained(out_dir)
     config.sentiment_neuron = dict(SENTIMENT_NEURON)
     config.save_pretrained(out_dir)
-    if DIRECTION_FILE.is_file():
-        import shutil
+    import shutil
 
-        shutil.copyfile(DIRECTION_FILE, Path(out_dir) / DIRECTION_FILE.name)
+    for shipped in (DIRECTION_FILE, CAA_FILE):
+        if shipped.is_file():
+            shutil.copyfile(shipped, Path(out_dir) / shipped.name)
     n = SENTIMENT_NEURON
     values.update(
         {

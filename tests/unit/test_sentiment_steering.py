@@ -470,3 +470,28 @@ def test_the_shipped_caa_vector_is_a_control_vector_for_smollm2s_residual_stream
     )
     assert 0.7 < float(cos[0, 2]) < float(cos[0, 1]) < 0.95  # neighbouring layers' directions agree more
     assert isinstance(load_steering(DIRECTION_FILE), SteeringVector)  # the reading direction is unchanged
+
+
+def test_pipeline_steers_with_the_models_control_vector(pipe_folder, tmp_path):
+    import shutil
+
+    from transformers import pipeline
+
+    from hfmech.sentiment import ClampError
+
+    folder = tmp_path / "with-caa"
+    shutil.copytree(pipe_folder, folder)
+    kw = {"max_new_tokens": 10, "temperature": 0, "seed": 0}
+    cv = ControlVector(torch.randn(2, HIDDEN), (0, 2), name="caa")
+    cv.save(folder / "sentiment_caa.safetensors")
+    pipe = pipeline("sentiment-neuron", model=str(folder))
+    assert isinstance(pipe.steering_vector(), ControlVector)
+    base = pipe.generate("hello", **kw)["text"]
+    out = pipe.generate("hello", steer="direction", strength=60.0, **kw)
+    with add_control(pipe.model, cv, 60.0):
+        expected = pipe.generate("hello", **kw)["text"]
+    assert out["text"] == expected != base and out["layer"] == [0, 2] and out["site"] == "residual"
+    assert pipe.generate("hello", steer=cv, strength=60.0, **kw)["text"] == expected
+    assert pipe.generate("hello", **kw)["text"] == base  # the hooks are gone
+    with pytest.raises(ClampError):
+        pipe.generate("hello", steer=ControlVector(torch.randn(1, HIDDEN + 2), (1,)), strength=1.0, **kw)
