@@ -120,6 +120,17 @@ def add_vector(model: nn.Module, vector, strength: float, layer: int | str, site
 # ------------------------------------------------------------------------------------------ the direction
 
 
+def _read_tensor(path, key: str, kind: str) -> tuple[torch.Tensor, dict]:
+    """One float32 tensor and the metadata of a safetensors file; anything unreadable is a :class:`SteeringError`."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.get_tensor(key).float(), f.metadata() or {}
+    except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise SteeringError(f"{path}: not a {kind} file ({exc})") from exc
+
+
 @dataclass
 class SteeringVector:
     """A direction at one site: ``vector`` ``(U,)`` float32, read as a classifier by ``polarity * (x·v̂ -
@@ -170,14 +181,7 @@ class SteeringVector:
 
     @classmethod
     def load(cls, path: str | Path) -> SteeringVector:
-        from safetensors import SafetensorError, safe_open
-
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                vector = f.get_tensor("vector").float()
-        except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
-            raise SteeringError(f"{path}: not a steering-vector file ({exc})") from exc
+        vector, meta = _read_tensor(path, "vector", "steering-vector")
         try:
             return cls(
                 _as_vector(vector),
@@ -282,14 +286,7 @@ class ControlVector:
 
     @classmethod
     def load(cls, path: str | Path) -> ControlVector:
-        from safetensors import SafetensorError, safe_open
-
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                vectors = f.get_tensor("vectors").float()
-        except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
-            raise SteeringError(f"{path}: not a control-vector file ({exc})") from exc
+        vectors, meta = _read_tensor(path, "vectors", "control-vector")
         try:
             layers = tuple(int(x) for x in meta["layers"].split(","))
         except (KeyError, ValueError) as exc:
