@@ -131,8 +131,8 @@ def test_browser_draw_and_chart(page, tmp_path):
     page.locator("#pe-run").click()
     output = page.locator("#pe-output img[src]").first
     output.wait_for(state="visible", timeout=180_000)
-    page.wait_for_function(
-        "el => el.complete && el.naturalWidth > 0", arg=output.element_handle(), timeout=30_000
+    page.wait_for_function(  # a generous wait: under a loaded CPU the server sends the image slowly
+        "el => el.complete && el.naturalWidth > 0", arg=output.element_handle(), timeout=120_000
     )
     assert page.locator(".toast-body.error").count() == 0
     page.locator("#pe-summary").get_by_text(DEFAULT_CLASS).first.wait_for(timeout=30_000)
