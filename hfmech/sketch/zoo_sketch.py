@@ -62,6 +62,7 @@ def build_sketch_rnn_omniglot(out_dir: Path) -> dict:
         "parameters": f"{sum(p.numel() for p in model.parameters()):,}",
         "steps": f"{info['steps']:,}",
         "training_minutes": f"{info['seconds_training'] / 60:.1f}",
+        "training_hours": f"{info['seconds_training'] / 3600:.1f}",
         "train_drawings": f"{info['train_drawings']:,}",
         "test_drawings": f"{info['test_drawings']:,}",
         "test_r_loss": _f(test["r_loss"]),
