@@ -259,7 +259,9 @@ def best_single_units(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _scan_cmd(args) -> None:
-    """The upper bound of any unit of a candidate: every unit's best threshold on train, its accuracy on dev."""
+    """Every unit of every candidate with its exact best threshold on train: the candidate's best unit *on train*
+    (a selection that never sees dev or test; ``train_unit``, with its dev and test accuracy) and, as an upper bound
+    of what any rule could pick, its best unit *on dev* (``best_dev_unit``)."""
     feats = Path(args.feats)
     rows = []
     for name in args.configs.split(","):
@@ -275,9 +277,16 @@ def _scan_cmd(args) -> None:
                 for s in ("dev", "test")
             }
             best = int(np.argmax(scores["dev"]))
+            on_train = int(np.argmax(acc))
             rec = {
                 "config": name,
                 "layer": L,
+                "train_unit": on_train,
+                "train_unit_polarity": int(pol[on_train]),
+                "train_unit_threshold": float(thr[on_train]),
+                "train_unit_train": float(acc[on_train]),
+                "train_unit_dev": float(scores["dev"][on_train]),
+                "train_unit_test": float(scores["test"][on_train]),
                 "best_dev_unit": best,
                 "bd_train": float(acc[best]),
                 "bd_dev": float(scores["dev"][best]),
@@ -396,7 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--C", default=None, help="comma list of C values (default: the paper's grid)")
     d.set_defaults(func=_discover_cmd)
-    sc = sub.add_parser("scan", help="upper bound: every unit's best threshold on train, accuracy on dev")
+    sc = sub.add_parser(
+        "scan", help="every unit's best threshold on train: each candidate's best unit on train (and on dev)"
+    )
     sc.add_argument("--feats", required=True)
     sc.add_argument("--out", required=True)
     sc.add_argument("--configs", default="mlp-last,mlp-mean,residual-last,residual-mean")

@@ -314,3 +314,40 @@ def test_best_single_units_finds_a_planted_unit_and_its_exact_threshold():
     assert acc[4] == pytest.approx(ref.train_accuracy)
     assert float(((-(X[:, 4] - thr[4]) > 0) == y).mean()) == pytest.approx(acc[4])
     assert acc.min() >= 0.5  # the better polarity is never below chance on train
+
+
+def test_scan_picks_each_candidates_best_unit_on_train(tmp_path):
+    """``discover_lm scan`` on synthetic features: unit 2 separates the classes on train, unit 0 only on dev."""
+    import json
+
+    import numpy as np
+
+    from hfmech.sentiment.discover_lm import best_single_units, main
+
+    rng = np.random.default_rng(0)
+    feats = tmp_path / "feats"
+    for split, n in (("train", 400), ("dev", 200), ("test", 200)):
+        y = rng.integers(0, 2, n)
+        x = rng.normal(size=(n, 1, 4)).astype(np.float16)  # (N, layers, units)
+        x[:, 0, 2] += np.where(y == 1, -2.0, 2.0).astype(
+            np.float16
+        )  # negative polarity, strong on every split
+        if split == "dev":
+            x[:, 0, 0] += np.where(y == 1, 5.0, -5.0).astype(np.float16)  # perfect on dev only
+        (feats / f"sst2-{split}").mkdir(parents=True)
+        np.save(feats / f"sst2-{split}" / "mlp-last.npy", x)
+        np.save(feats / f"sst2-{split}" / "labels.npy", y)
+    out = tmp_path / "scan.json"
+    assert main(["scan", "--feats", str(feats), "--out", str(out), "--configs", "mlp-last"]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["train_unit"] == 2 and row["train_unit_polarity"] == -1 and row["best_dev_unit"] == 0
+    assert row["train_unit_dev"] > 0.9 and row["bd_dev"] == 1.0
+    # the vectorised exact search agrees with brute force over every cut of unit 2
+    x = np.load(feats / "sst2-train" / "mlp-last.npy")[:, 0].astype(np.float32)
+    y = np.load(feats / "sst2-train" / "labels.npy")
+    acc, pol, thr = best_single_units(x, y)
+    v = np.sort(x[:, 2])
+    cuts = np.concatenate([[v[0] - 1], (v[1:] + v[:-1]) / 2, [v[-1] + 1]])
+    brute = max(max(((x[:, 2] > c) == y).mean(), ((x[:, 2] < c) == y).mean()) for c in cuts)
+    assert abs(acc[2] - brute) < 1e-9
+    assert ((pol[2] * (x[:, 2] - thr[2]) > 0) == y).mean() == acc[2]
