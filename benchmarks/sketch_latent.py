@@ -141,27 +141,32 @@ def sequence_points(s: np.ndarray, n: int = 128) -> np.ndarray:
     return pts - (pts.min(0) + pts.max(0)) / 2
 
 
+def raster_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """L2 between two blurred rasters."""
+    return float(np.linalg.norm(a - b))
+
+
+def stroke_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean L2 between corresponding points of two :func:`sequence_points` arrays."""
+    return float(np.linalg.norm(a - b, axis=1).mean())
+
+
+def monotone_fraction(paths: list[list[np.ndarray]], represent=blurred, distance=raster_distance) -> float:
+    """Fraction of steps whose distance to the first drawing does not fall and to the last does not rise
+    (``represent`` each drawing, then ``distance``; the blurred raster by default)."""
+    good = total = 0
+    for path in paths:
+        r = [represent(s) for s in path]
+        da = np.array([distance(x, r[0]) for x in r])
+        db = np.array([distance(x, r[-1]) for x in r])
+        good += int((np.diff(da) >= 0).sum() + (np.diff(db) <= 0).sum())
+        total += 2 * (len(path) - 1)
+    return good / total
+
+
 def monotone_fraction_strokes(paths: list[list[np.ndarray]]) -> float:
-    """Fraction of monotone steps with the stroke-space distance (mean L2 of corresponding resampled points)."""
-    good = total = 0
-    for path in paths:
-        pts = [sequence_points(s) for s in path]
-        da = np.array([np.linalg.norm(x - pts[0], axis=1).mean() for x in pts])
-        db = np.array([np.linalg.norm(x - pts[-1], axis=1).mean() for x in pts])
-        good += int((np.diff(da) >= 0).sum() + (np.diff(db) <= 0).sum())
-        total += 2 * (len(path) - 1)
-    return good / total
-
-
-def monotone_fraction(paths: list[list[np.ndarray]]) -> float:
-    good = total = 0
-    for path in paths:
-        r = [blurred(s) for s in path]
-        da = np.array([np.linalg.norm(x - r[0]) for x in r])
-        db = np.array([np.linalg.norm(x - r[-1]) for x in r])
-        good += int((np.diff(da) >= 0).sum() + (np.diff(db) <= 0).sum())
-        total += 2 * (len(path) - 1)
-    return good / total
+    """:func:`monotone_fraction` with the stroke-space distance (the primary measure)."""
+    return monotone_fraction(paths, sequence_points, stroke_distance)
 
 
 @torch.no_grad()

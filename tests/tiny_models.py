@@ -142,16 +142,19 @@ KINDS = {
 }
 
 
-def byte_tokenizer():
-    """Every byte one token (byte-level BPE without merges), plus ``<eos>`` (also the padding token): the tokenizer
-    of the tiny random Llama models in the sentiment tests."""
+def byte_tokenizer(eos: str = "<eos>", **special_tokens):
+    """Every byte one token (byte-level BPE without merges), plus ``eos`` (by default also the padding token): the
+    tokenizer of the tiny random Llama models in the sentiment tests. ``special_tokens`` replace the default
+    ``pad_token=eos`` (e.g. ``bos_token=eos``)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
-    vocab["<eos>"] = len(vocab)
+    vocab[eos] = len(vocab)
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<eos>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token=eos, **(special_tokens or {"pad_token": eos})
+    )

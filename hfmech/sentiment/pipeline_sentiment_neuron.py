@@ -538,32 +538,32 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
     def direction(self):
         """The model's sentiment direction (:class:`~hfmech.sentiment.steering.SteeringVector`), read from
         ``sentiment_direction.safetensors`` in the model's folder."""
-        from pathlib import Path
-
         from .steering import SteeringVector
 
-        source = getattr(self.model.config, "_name_or_path", None) or ""
-        path = Path(source) / "sentiment_direction.safetensors"
-        if not source or not path.is_file():
+        path = self._model_file("sentiment_direction.safetensors")
+        if path is None:
             raise SentimentConfigError(
-                f"this model has no sentiment direction ({path.name} in its folder); compute one with "
-                "hfmech.sentiment.steering.mean_difference and save it there"
+                "this model has no sentiment direction (sentiment_direction.safetensors in its folder); compute "
+                "one with hfmech.sentiment.steering.mean_difference and save it there"
             )
         return SteeringVector.load(path)
+
+    def _model_file(self, name: str):
+        """``name`` in the folder the model was loaded from, or ``None`` when it is not there."""
+        from pathlib import Path
+
+        source = getattr(self.model.config, "_name_or_path", None) or ""
+        path = Path(source) / name
+        return path if source and path.is_file() else None
 
     def steering_vector(self):
         """What ``steer="direction"`` adds: the model's CAA control vector
         (:class:`~hfmech.sentiment.steering.ControlVector`, ``sentiment_caa.safetensors`` in its folder) when it has
         one, else its sentiment direction (:meth:`direction`)."""
-        from pathlib import Path
-
         from .steering import ControlVector
 
-        source = getattr(self.model.config, "_name_or_path", None) or ""
-        path = Path(source) / "sentiment_caa.safetensors"
-        if source and path.is_file():
-            return ControlVector.load(path)
-        return self.direction()
+        path = self._model_file("sentiment_caa.safetensors")
+        return ControlVector.load(path) if path is not None else self.direction()
 
     def _steering(self, steer, strength, layer):
         from .steering import ControlVector, SteeringError, SteeringVector, _as_vector, _finite, site_width
@@ -583,6 +583,7 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
                     f"the control vector has {steer.vectors.shape[1]} entries; the site has {width}"
                 )
             return steer, strength, list(steer.layers), steer.site
+        # a single-site vector is a one-layer control vector: one way to add it (add_control) below
         if isinstance(steer, SteeringVector):
             layer, site = steer.layer, steer.site
         else:
@@ -595,13 +596,14 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
             vector = _as_vector(steer, site_width(self.model, layer, site))
         except SteeringError as exc:
             raise ClampError(str(exc)) from None
-        return vector / vector.norm().clamp(min=1e-12), strength, layer, site
+        unit = vector / vector.norm().clamp(min=1e-12)
+        return ControlVector(unit[None], (layer,), site), strength, layer, site
 
     def _generate_lm(
         self, prompt, raw, max_bytes, max_new_tokens, temperature, seed, clamp_on, layer, steering=None
     ):
         from .lm_neuron import clamp_units
-        from .steering import ControlVector, add_control, add_vector
+        from .steering import add_control
 
         if clamp_on is not None:
             raise ClampError(
@@ -652,11 +654,8 @@ class SentimentNeuronPipeline(ModelOnlyPipeline):
         import contextlib
 
         if steering is not None:
-            vector, strength, steer_layer, steer_site = steering
-            if isinstance(vector, ControlVector):
-                ctx = add_control(self.model, vector, strength)
-            else:
-                ctx = add_vector(self.model, vector, strength, steer_layer, steer_site)
+            control, strength = steering[:2]
+            ctx = add_control(self.model, control, strength)
         elif raw:
             ctx = clamp_units(self.model, raw, layer, self.spec.site)
         else:

@@ -40,7 +40,15 @@ import torch
 from torch import nn
 
 from ..errors import HfmechError
-from .lm_neuron import LMNeuronError, chat_prompt, clamp_units, decoder_layers, edit_site, resolve_site
+from .lm_neuron import (
+    LMNeuronError,
+    _first,
+    chat_prompt,
+    clamp_units,
+    decoder_layers,
+    edit_site,
+    resolve_site,
+)
 
 MAX_NEW_TOKENS = 512
 """Longest generation :meth:`SentimentNeuron.generate` accepts (the pipeline's own limit is separate)."""
@@ -120,13 +128,14 @@ def add_vector(model: nn.Module, vector, strength: float, layer: int | str, site
 # ------------------------------------------------------------------------------------------ the direction
 
 
-def _read_tensor(path, key: str, kind: str) -> tuple[torch.Tensor, dict]:
-    """One float32 tensor and the metadata of a safetensors file; anything unreadable is a :class:`SteeringError`."""
+def _read_tensor(path, key: str | None, kind: str) -> tuple[torch.Tensor | None, dict]:
+    """One float32 tensor (``None`` when ``key`` is ``None``: the metadata only) and the metadata of a safetensors
+    file; anything unreadable is a :class:`SteeringError`."""
     from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            return f.get_tensor(key).float(), f.metadata() or {}
+            return (None if key is None else f.get_tensor(key).float()), f.metadata() or {}
     except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
         raise SteeringError(f"{path}: not a {kind} file ({exc})") from exc
 
@@ -296,14 +305,8 @@ class ControlVector:
 
 def load_steering(path: str | Path) -> SteeringVector | ControlVector:
     """A :class:`SteeringVector` or a :class:`ControlVector` file, whichever ``path`` holds."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            kind = (f.metadata() or {}).get("kind", "direction")
-    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
-        raise SteeringError(f"{path}: not a steering file ({exc})") from exc
-    return ControlVector.load(path) if kind == "control" else SteeringVector.load(path)
+    _, meta = _read_tensor(path, None, "steering")
+    return ControlVector.load(path) if meta.get("kind") == "control" else SteeringVector.load(path)
 
 
 @contextlib.contextmanager
@@ -346,14 +349,14 @@ def response_mean_difference(
     captured: dict[int, torch.Tensor] = {}
 
     def keep(i):
-        return lambda _m, _a, out: captured.__setitem__(i, out[0] if isinstance(out, tuple) else out)
+        return lambda _m, _a, out: captured.__setitem__(i, _first(out))
 
     handles = [block.register_forward_hook(keep(i)) for i, block in enumerate(layers)]
     tokenizer.padding_side = "right"
+    starts = [len(tokenizer(c)["input_ids"]) for c in contexts]  # the first response token of each text
     try:
         for responses in (positive, negative):
             texts = [c + r for c, r in zip(contexts, responses)]
-            starts = [len(tokenizer(c)["input_ids"]) for c in contexts]
             total = np.zeros((len(layers), model.config.hidden_size))
             for i in range(0, len(texts), batch_size):
                 enc = tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+import tiny_models
 import torch
 from transformers import (
     AutoModelForCausalLM,
@@ -33,17 +34,8 @@ LAYER, UNIT, WIDTH = 1, 7, 24
 
 
 def byte_tokenizer() -> PreTrainedTokenizerFast:
-    """Every byte one token (byte-level BPE without merges), plus an end-of-text token."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from tokenizers.pre_tokenizers import ByteLevel
-
-    alphabet = ByteLevel.alphabet()
-    vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
-    vocab["<|endoftext|>"] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
+    """Every byte one token, plus an end-of-text token that is also the beginning-of-text token."""
+    return tiny_models.byte_tokenizer("<|endoftext|>", bos_token="<|endoftext|>")
 
 
 def neuron(**over) -> dict:
